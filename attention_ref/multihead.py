@@ -1,0 +1,273 @@
+"""Multi-head attention: several attentions side by side, each on its own slice of the features.
+
+Axis letters: ``B`` batch, ``h`` heads, ``Lq``/``Lk`` query/key lengths, ``d_model`` model width,
+``d_head = d_model // h``.
+
+Parameters are plain NumPy arrays applied as ``x @ w + b`` (picoGPT's layout). PyTorch stores the
+transpose (``out_features, in_features``); :meth:`MultiHeadAttention.from_state_dict` converts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._state import StateReader
+from ._validation import as_array, check_finite, check_mask, check_positive_int
+from .attention import _attention
+from .masks import causal_mask
+
+__all__ = ["MultiHeadAttention", "merge_heads", "split_heads"]
+
+
+def split_heads(x, n_heads: int) -> np.ndarray:
+    """Cut the feature axis into ``n_heads`` equal slices and move the head axis forward.
+
+    Parameters
+    ----------
+    x : (..., L, d_model) array_like
+    n_heads : int
+        Must divide ``d_model``.
+
+    Returns
+    -------
+    (..., n_heads, L, d_model // n_heads) ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from attention_ref import split_heads
+    >>> x = np.arange(12).reshape(2, 6)  # (L=2, d_model=6)
+    >>> split_heads(x, 3)                 # (heads=3, L=2, d_head=2)
+    array([[[ 0,  1],
+            [ 6,  7]],
+    <BLANKLINE>
+           [[ 2,  3],
+            [ 8,  9]],
+    <BLANKLINE>
+           [[ 4,  5],
+            [10, 11]]])
+    """
+    x = np.asarray(x)
+    n_heads = check_positive_int(n_heads, "n_heads")
+    if x.ndim < 2 or x.shape[-1] % n_heads:
+        msg = f"x has shape {x.shape}; it needs at least 2 axes and a last axis divisible by n_heads = {n_heads}"
+        raise ValueError(msg)
+    *lead, L, d_model = x.shape
+    x = x.reshape(*lead, L, n_heads, d_model // n_heads)  # (..., L, h, d_head)
+    return np.swapaxes(x, -2, -3)  # (..., h, L, d_head)
+
+
+def merge_heads(x) -> np.ndarray:
+    """Undo :func:`split_heads`: concatenate the heads' outputs along the feature axis.
+
+    Parameters
+    ----------
+    x : (..., n_heads, L, d_head) array_like
+
+    Returns
+    -------
+    (..., L, n_heads * d_head) ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from attention_ref import merge_heads, split_heads
+    >>> x = np.arange(12).reshape(2, 6)
+    >>> bool((merge_heads(split_heads(x, 3)) == x).all())
+    True
+    """
+    x = np.asarray(x)
+    if x.ndim < 3:
+        msg = f"x has shape {x.shape}; it needs at least 3 axes (..., n_heads, L, d_head)"
+        raise ValueError(msg)
+    *lead, h, L, d_head = x.shape
+    return np.swapaxes(x, -2, -3).reshape(*lead, L, h * d_head)  # (..., L, h * d_head)
+
+
+class MultiHeadAttention:
+    r"""Multi-head attention with learned projections, as in "Attention Is All You Need".
+
+    Parameters
+    ----------
+    d_model : int
+        Width of the input and output vectors.
+    n_heads : int
+        Number of heads; must divide ``d_model``.
+    bias : bool, optional
+        Whether the four projections have biases (default True).
+    seed : int, optional
+        Seed of the generator that draws the initial weights (uniform in
+        :math:`\pm\sqrt{6 / (2\,d_{model})}`, Glorot's rule); the same seed gives the same weights.
+
+    Attributes
+    ----------
+    w_q, w_k, w_v, w_o : (d_model, d_model) ndarray
+        Projections, applied as ``x @ w + b``.
+    b_q, b_k, b_v, b_o : (d_model,) ndarray or None
+        Biases (zeros at initialisation; None when ``bias=False``).
+
+    Notes
+    -----
+    .. math::
+        \operatorname{head}_i = \operatorname{Attention}(X W_Q^{(i)}, C W_K^{(i)}, C W_V^{(i)}),\qquad
+        \operatorname{MHA}(X, C) = [\operatorname{head}_1; \dots; \operatorname{head}_h]\, W_O
+
+    where :math:`C = X` for self attention and the other sequence for cross attention.
+    :math:`W_Q^{(i)}` is the ``i``-th block of ``d_model // n_heads`` columns of ``w_q``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from attention_ref import MultiHeadAttention
+    >>> mha = MultiHeadAttention(d_model=8, n_heads=2, seed=0)
+    >>> x = np.random.default_rng(0).normal(size=(2, 5, 8))   # (batch, L, d_model)
+    >>> out, w = mha(x)
+    >>> out.shape, w.shape                                     # w: (batch, heads, Lq, Lk)
+    ((2, 5, 8), (2, 2, 5, 5))
+    >>> bool(np.allclose(w.sum(axis=-1), 1.0))
+    True
+    """
+
+    def __init__(self, d_model: int, n_heads: int, *, bias: bool = True, seed: int | None = None):
+        d_model = check_positive_int(d_model, "d_model")
+        n_heads = check_positive_int(n_heads, "n_heads")
+        if d_model % n_heads:
+            msg = f"d_model = {d_model} is not divisible by n_heads = {n_heads}"
+            raise ValueError(msg)
+        self.d_model, self.n_heads, self.bias = d_model, n_heads, bool(bias)
+        rng = np.random.default_rng(seed)
+        bound = np.sqrt(6.0 / (2 * d_model))
+        for name in ("w_q", "w_k", "w_v", "w_o"):
+            setattr(self, name, rng.uniform(-bound, bound, size=(d_model, d_model)))
+        for name in ("b_q", "b_k", "b_v", "b_o"):
+            setattr(self, name, np.zeros(d_model) if bias else None)
+
+    def __repr__(self) -> str:
+        return f"MultiHeadAttention(d_model={self.d_model}, n_heads={self.n_heads}, bias={self.bias})"
+
+    def _project(self, x, w, b):
+        y = x @ w.astype(x.dtype, copy=False)  # (..., L, d_model) x (d_model, d_model)
+        if b is not None:
+            y += b.astype(x.dtype, copy=False)
+        return y
+
+    def _check_input(self, arr, name):
+        arr = as_array(arr, name, min_ndim=2)
+        if arr.ndim > 3 or arr.shape[-1] != self.d_model:
+            msg = (
+                f"{name} has shape {arr.shape} but needs shape (L, d_model) or "
+                f"(batch, L, d_model) with d_model = {self.d_model}"
+            )
+            raise ValueError(msg)
+        check_finite(arr, name)
+        return arr
+
+    def __call__(self, x, context=None, *, mask=None, causal: bool = False):
+        """Attend from ``x`` to ``context`` (to ``x`` itself when ``context`` is None).
+
+        Parameters
+        ----------
+        x : (L, d_model) or (batch, L, d_model) array_like
+            The sequence whose positions ask (queries).
+        context : same layout as ``x``, optional
+            The sequence that answers (keys and values). None means ``x``: self attention.
+        mask : array_like of bool, optional
+            True = may attend; broadcastable to ``(batch, heads, Lq, Lk)`` (``(heads, Lq, Lk)``
+            for unbatched ``x``).
+        causal : bool, optional
+            Hide keys ``j > i`` (decoder self attention).
+
+        Returns
+        -------
+        output : ndarray, shaped like ``x``
+        weights : (batch, heads, Lq, Lk) ndarray
+            ``(heads, Lq, Lk)`` for unbatched input.
+        """
+        x = self._check_input(x, "x")
+        c = x if context is None else self._check_input(context, "context")
+        if x.ndim != c.ndim or (x.ndim == 3 and x.shape[0] != c.shape[0]):
+            msg = f"x has shape {x.shape} and context has shape {c.shape}: their batch axes must match"
+            raise ValueError(msg)
+        dtype = np.result_type(x.dtype, c.dtype, np.float32)
+        x, c = x.astype(dtype, copy=False), c.astype(dtype, copy=False)
+        Lq, Lk = x.shape[-2], c.shape[-2]
+        scores_shape = (*x.shape[:-2], self.n_heads, Lq, Lk)
+        if mask is not None:
+            mask = check_mask(mask, "mask", scores_shape)
+        if causal:
+            tri = causal_mask(Lq, Lk)
+            mask = tri if mask is None else mask & tri
+        return self._forward(x, c, mask)
+
+    def _forward(self, x, c, mask):
+        h = self.n_heads
+        q = split_heads(self._project(x, self.w_q, self.b_q), h)  # (B, h, Lq, d_head)
+        k = split_heads(self._project(c, self.w_k, self.b_k), h)  # (B, h, Lk, d_head)
+        v = split_heads(self._project(c, self.w_v, self.b_v), h)  # (B, h, Lk, d_head)
+        heads, weights = _attention(q, k, v, mask)  # (B, h, Lq, d_head), (B, h, Lq, Lk)
+        out = self._project(merge_heads(heads), self.w_o, self.b_o)  # (B, Lq, d_model)
+        return out, weights
+
+    # --- moving weights to and from PyTorch ------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters keyed as ``torch.nn.MultiheadAttention.state_dict()`` (PyTorch layout).
+
+        Examples
+        --------
+        >>> from attention_ref import MultiHeadAttention
+        >>> sorted(MultiHeadAttention(4, 2, seed=0).state_dict())
+        ['in_proj_bias', 'in_proj_weight', 'out_proj.bias', 'out_proj.weight']
+        """
+        sd = {
+            "in_proj_weight": np.concatenate([self.w_q.T, self.w_k.T, self.w_v.T]),
+            "out_proj.weight": self.w_o.T.copy(),
+        }
+        if self.bias:
+            sd["in_proj_bias"] = np.concatenate([self.b_q, self.b_k, self.b_v])
+            sd["out_proj.bias"] = self.b_o.copy()
+        return sd
+
+    @classmethod
+    def from_state_dict(cls, params, n_heads: int) -> MultiHeadAttention:
+        """Build from a ``torch.nn.MultiheadAttention`` state dict (NumPy arrays).
+
+        Parameters
+        ----------
+        params : dict of str to array_like
+            Holds ``in_proj_weight`` (3 d_model, d_model), ``out_proj.weight``, and, with biases,
+            ``in_proj_bias`` and ``out_proj.bias``. A missing, misshapen or unexpected key raises
+            ``ValueError`` naming the key.
+        n_heads : int
+
+        Returns
+        -------
+        MultiHeadAttention
+
+        Examples
+        --------
+        >>> from attention_ref import MultiHeadAttention
+        >>> a = MultiHeadAttention(4, 2, seed=0)
+        >>> b = MultiHeadAttention.from_state_dict(a.state_dict(), n_heads=2)
+        >>> bool((a.w_k == b.w_k).all())
+        True
+        """
+        reader = StateReader(params)
+        mha = cls._read(reader, n_heads, prefix="")
+        reader.finish()
+        return mha
+
+    @classmethod
+    def _read(cls, reader: StateReader, n_heads: int, prefix: str) -> MultiHeadAttention:
+        w_in = reader.take(prefix + "in_proj_weight", None)
+        if w_in.ndim != 2 or w_in.shape[0] != 3 * w_in.shape[1]:
+            msg = f"params[{prefix + 'in_proj_weight'!r}] has shape {w_in.shape} but needs (3 * d_model, d_model)"
+            raise ValueError(msg)
+        d = w_in.shape[1]
+        has_bias = reader.has(prefix + "in_proj_bias")
+        mha = cls(d, n_heads, bias=has_bias)
+        mha.w_q, mha.w_k, mha.w_v = (w.T.copy() for w in np.split(w_in, 3))
+        mha.w_o = reader.take(prefix + "out_proj.weight", (d, d)).T.copy()
+        if has_bias:
+            mha.b_q, mha.b_k, mha.b_v = np.split(reader.take(prefix + "in_proj_bias", (3 * d,)), 3)
+            mha.b_o = reader.take(prefix + "out_proj.bias", (d,))
+        return mha
