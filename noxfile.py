@@ -4,9 +4,17 @@
 - ``doctest``: only the doctests (package docstrings and the book's pages)
 - ``docs``: build the book (every page executed) into ``docs/_build/html``; warnings are errors
 - ``lint``: ruff
+- ``buildcheck``: the build on tiny books: a package change re-executes pages; the determinism check works
+- ``determinism``: a second clean build of the book, compared output by output with ``docs``'s build
+- ``browser``: the built site in Chromium: every page offline, typeset and in Korean; search; screenshots
+- ``bench``: attention_ref against PyTorch, blockwise memory, KV cache, docs build times; a table + JSON
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -40,6 +48,80 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", DOCS_OUT, *session.posargs
     )
+
+
+@nox.session(default=False)
+def buildcheck(session: nox.Session) -> None:
+    """Test the build itself on tiny books (tests/docs): no stale cached outputs, the determinism check."""
+    session.install("-e", ".[docs]", "pytest>=8")
+    # --confcutdir: these tests need Sphinx, not torch (which tests/conftest.py imports)
+    session.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/docs", "tests/docs", *session.posargs)
+
+
+@nox.session(default=False)
+def determinism(session: nox.Session) -> None:
+    """Build the book again from scratch and compare every page's outputs with ``nox -s docs``'s build.
+
+    The second build gets its own empty execution cache, so every cell really runs again. Outputs must
+    be identical except in cells tagged ``timing`` (see docs/_tools/check_determinism.py).
+    ``nox -s determinism -- OTHER/jupyter_execute`` compares with another build instead.
+    """
+    reference = session.posargs[0] if session.posargs else str(Path(DOCS_OUT).parent / "jupyter_execute")
+    if not Path(reference).is_dir():
+        session.error(f"{reference} is missing: run `nox -s docs` first")
+    session.install("-e", ".[docs]")
+    out = Path(session.create_tmp()) / "determinism"
+    shutil.rmtree(out, ignore_errors=True)
+    cache = {"ATTN_NB_CACHE": str(out / "cache")}
+    session.run("sphinx-build", "-q", "-b", "html", "docs", str(out / "html"), env=cache)
+    session.run("python", "docs/_tools/check_determinism.py", reference, str(out / "jupyter_execute"))
+
+
+# Debian packages the browser check needs, each with a file that shows it is installed
+BROWSER_APT = {
+    "chromium": "/usr/bin/chromium",
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Hangul in screenshots
+}
+
+
+@nox.session(default=False)
+def browser(session: nox.Session) -> None:
+    """Check the built site (``nox -s docs`` first) in Debian's Chromium through Playwright.
+
+    Serves ``docs/_build/html`` on loopback under a sub-path; for every page: no request to another
+    host, no console error, math typeset, images loaded, Korean interface, fits a phone; the Korean
+    search words find their chapters; screenshots go to ``docs/_build/screenshots/``. Installs
+    chromium and a CJK font with apt-get when missing (Playwright's own browser download is not used);
+    ``ATTN_CHROMIUM=/path/to/chrome`` uses another Chromium-based browser instead.
+    """
+    if not Path(DOCS_OUT, "index.html").is_file():
+        session.error(f"{DOCS_OUT} is missing: run `nox -s docs` first")
+    needed = dict(BROWSER_APT)
+    if os.environ.get("ATTN_CHROMIUM"):  # another Chromium-based browser (e.g. Chrome on GitHub's runners)
+        needed.pop("chromium")
+    missing = [pkg for pkg, probe in needed.items() if not Path(probe).exists()]
+    if missing:
+        apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=apt_env)
+        session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=apt_env)
+    session.install("-e", ".[browser]")
+    # --confcutdir: these tests need a browser, not torch (which tests/conftest.py imports)
+    session.run(
+        "pytest", "-p", "no:cacheprovider", "--confcutdir=tests/browser", "tests/browser", *session.posargs,
+        env={"ATTN_BROWSER": "1"},
+    )
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Time attention_ref against PyTorch on this machine; print a table, write bench/results.json.
+
+    NumPy and torch calls alternate, 7 repetitions each (min and median). Then two timed builds of the
+    book (cold, then with nothing changed); ``nox -s bench -- --skip-docs`` leaves them out and
+    ``-- --wait-idle`` waits for an idle CPU before each repetition (shared machines).
+    """
+    session.install("-e", ".[bench]")
+    session.run("python", "bench/bench.py", *session.posargs)
 
 
 @nox.session

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._parallel import matmul, one_blas_thread
 from ._state import StateReader
 from ._validation import as_array, check_finite, check_mask, check_positive_int
-from .attention import _attention
-from .masks import causal_mask
+from .attention import _attention_tiled
 
 __all__ = ["MultiHeadAttention", "merge_heads", "split_heads"]
 
@@ -50,7 +50,10 @@ def split_heads(x, n_heads: int) -> np.ndarray:
     x = np.asarray(x)
     n_heads = check_positive_int(n_heads, "n_heads")
     if x.ndim < 2 or x.shape[-1] % n_heads:
-        msg = f"x has shape {x.shape}; it needs at least 2 axes and a last axis divisible by n_heads = {n_heads}"
+        msg = (
+            f"x has shape {x.shape}; it needs at least 2 axes and a last axis divisible by "
+            f"n_heads = {n_heads}"
+        )
         raise ValueError(msg)
     *lead, L, d_model = x.shape
     x = x.reshape(*lead, L, n_heads, d_model // n_heads)  # (..., L, h, d_head)
@@ -101,10 +104,22 @@ class MultiHeadAttention:
 
     Attributes
     ----------
-    w_q, w_k, w_v, w_o : (d_model, d_model) ndarray
-        Projections, applied as ``x @ w + b``.
-    b_q, b_k, b_v, b_o : (d_model,) ndarray or None
-        Biases (zeros at initialisation; None when ``bias=False``).
+    w_q : (d_model, d_model) ndarray
+        Query projection, applied as ``x @ w_q + b_q``.
+    w_k : (d_model, d_model) ndarray
+        Key projection, applied as ``x @ w_k + b_k``.
+    w_v : (d_model, d_model) ndarray
+        Value projection, applied as ``x @ w_v + b_v``.
+    w_o : (d_model, d_model) ndarray
+        Output projection, applied as ``x @ w_o + b_o``.
+    b_q : (d_model,) ndarray or None
+        Query bias (zeros at initialisation; None when ``bias=False``).
+    b_k : (d_model,) ndarray or None
+        Key bias (zeros at initialisation; None when ``bias=False``).
+    b_v : (d_model,) ndarray or None
+        Value bias (zeros at initialisation; None when ``bias=False``).
+    b_o : (d_model,) ndarray or None
+        Output bias (zeros at initialisation; None when ``bias=False``).
 
     Notes
     -----
@@ -146,7 +161,7 @@ class MultiHeadAttention:
         return f"MultiHeadAttention(d_model={self.d_model}, n_heads={self.n_heads}, bias={self.bias})"
 
     def _project(self, x, w, b):
-        y = x @ w.astype(x.dtype, copy=False)  # (..., L, d_model) x (d_model, d_model)
+        y = matmul(x, w.astype(x.dtype, copy=False))  # (..., L, d_in) x (d_in, d_out) -> (..., L, d_out)
         if b is not None:
             y += b.astype(x.dtype, copy=False)
         return y
@@ -162,7 +177,7 @@ class MultiHeadAttention:
         check_finite(arr, name)
         return arr
 
-    def __call__(self, x, context=None, *, mask=None, causal: bool = False):
+    def __call__(self, x, context=None, *, mask=None, causal: bool = False, need_weights: bool = True):
         """Attend from ``x`` to ``context`` (to ``x`` itself when ``context`` is None).
 
         Parameters
@@ -176,37 +191,52 @@ class MultiHeadAttention:
             for unbatched ``x``).
         causal : bool, optional
             Hide keys ``j > i`` (decoder self attention).
+        need_weights : bool, optional
+            If False, return None instead of the weights; faster (PyTorch's ``need_weights=False``).
 
         Returns
         -------
         output : ndarray, shaped like ``x``
-        weights : (batch, heads, Lq, Lk) ndarray
-            ``(heads, Lq, Lk)`` for unbatched input.
+        weights : (batch, heads, Lq, Lk) ndarray or None
+            ``(heads, Lq, Lk)`` for unbatched input; None when ``need_weights=False``.
         """
         x = self._check_input(x, "x")
         c = x if context is None else self._check_input(context, "context")
         if x.ndim != c.ndim or (x.ndim == 3 and x.shape[0] != c.shape[0]):
             msg = f"x has shape {x.shape} and context has shape {c.shape}: their batch axes must match"
             raise ValueError(msg)
+        for name, flag in (("causal", causal), ("need_weights", need_weights)):
+            if not isinstance(flag, (bool, np.bool_)):
+                msg = f"{name} must be True or False, got {flag!r}"
+                raise TypeError(msg)
         dtype = np.result_type(x.dtype, c.dtype, np.float32)
-        x, c = x.astype(dtype, copy=False), c.astype(dtype, copy=False)
+        x, c = x.astype(dtype, copy=False), (x if context is None else c).astype(dtype, copy=False)
         Lq, Lk = x.shape[-2], c.shape[-2]
         scores_shape = (*x.shape[:-2], self.n_heads, Lq, Lk)
         if mask is not None:
             mask = check_mask(mask, "mask", scores_shape)
-        if causal:
-            tri = causal_mask(Lq, Lk)
-            mask = tri if mask is None else mask & tri
-        return self._forward(x, c, mask)
+        with one_blas_thread():  # all products on our threads (see attention_ref._parallel)
+            return self._forward(x, c, mask, causal=bool(causal), need_weights=bool(need_weights))
 
-    def _forward(self, x, c, mask):
+    def _forward(self, x, c, mask, *, causal=False, need_weights=True):
         h = self.n_heads
-        q = split_heads(self._project(x, self.w_q, self.b_q), h)  # (B, h, Lq, d_head)
-        k = split_heads(self._project(c, self.w_k, self.b_k), h)  # (B, h, Lk, d_head)
-        v = split_heads(self._project(c, self.w_v, self.b_v), h)  # (B, h, Lk, d_head)
-        heads, weights = _attention(q, k, v, mask)  # (B, h, Lq, d_head), (B, h, Lq, Lk)
+        if c is x:  # self attention: q, k and v from one product, x @ [w_q | w_k | w_v]
+            q, k, v = np.split(self._project(x, *self._side_by_side("qkv")), 3, axis=-1)  # (B, L, d_model)
+        else:  # cross attention: q from x; k and v from c, in one product c @ [w_k | w_v]
+            q = self._project(x, self.w_q, self.b_q)  # (B, Lq, d_model)
+            k, v = np.split(self._project(c, *self._side_by_side("kv")), 2, axis=-1)  # (B, Lk, d_model)
+        q, k, v = (split_heads(a, h) for a in (q, k, v))  # (B, h, L, d_head) each
+        heads, weights = _attention_tiled(q, k, v, mask, causal=causal, need_weights=need_weights)
         out = self._project(merge_heads(heads), self.w_o, self.b_o)  # (B, Lq, d_model)
-        return out, weights
+        return out, weights  # weights: (B, h, Lq, Lk), or None
+
+    def _side_by_side(self, names):
+        """The projections ``w_<name>`` side by side, ``(d_model, n * d_model)``, and their biases."""
+        w = np.concatenate([getattr(self, f"w_{n}") for n in names], axis=1)
+        biases = [getattr(self, f"b_{n}") for n in names]
+        if all(b is None for b in biases):
+            return w, None
+        return w, np.concatenate([np.zeros(self.d_model) if b is None else b for b in biases])
 
     # --- moving weights to and from PyTorch ------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -260,7 +290,8 @@ class MultiHeadAttention:
     def _read(cls, reader: StateReader, n_heads: int, prefix: str) -> MultiHeadAttention:
         w_in = reader.take(prefix + "in_proj_weight", None)
         if w_in.ndim != 2 or w_in.shape[0] != 3 * w_in.shape[1]:
-            msg = f"params[{prefix + 'in_proj_weight'!r}] has shape {w_in.shape} but needs (3 * d_model, d_model)"
+            key = prefix + "in_proj_weight"
+            msg = f"params[{key!r}] has shape {w_in.shape} but needs (3 * d_model, d_model)"
             raise ValueError(msg)
         d = w_in.shape[1]
         has_bias = reader.has(prefix + "in_proj_bias")

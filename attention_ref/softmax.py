@@ -13,7 +13,8 @@ def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     """Unchecked core of :func:`softmax` (``x`` a float array, possibly holding ``-inf``)."""
     x_max = np.max(x, axis=axis, keepdims=True)
     x_max[~np.isfinite(x_max)] = 0  # an all -inf slice: exp(-inf - 0) = 0 everywhere
-    e = np.exp(x - x_max)
+    with np.errstate(over="ignore"):  # x - x_max below -max_float is -inf, whose exp is the right 0
+        e = np.exp(x - x_max)
     total = np.sum(e, axis=axis, keepdims=True)
     return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
@@ -61,6 +62,9 @@ def softmax(x, axis: int = -1) -> np.ndarray:
     array([0., 0.])
     """
     x = as_array(x, "x", min_ndim=1)
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        msg = f"axis must be an integer, got {axis!r} of type {type(axis).__name__}"
+        raise TypeError(msg)
     if not -x.ndim <= axis < x.ndim:
         msg = f"axis {axis} is out of range for x with shape {x.shape}"
         raise ValueError(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -17,11 +18,20 @@ language = "ko"
 
 extensions = [
     "myst_nb",
+    "stream_merge",  # docs/_ext: a cell's printed chunks joined exactly (same text on every build)
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinxcontrib.bibtex",
     "sphinx_copybutton",
+    "sphinx_design",
+    "korean_search",  # docs/_ext: Korean search language (kiwipiepy morphemes + particle-aware query)
+    "sphinx-mathjax-offline",  # MathJax 3 and its fonts served from _static/mathjax: no CDN
+    "korean_interface",  # docs/_ext: theme and search-page strings in Korean (docs/locale/ko)
+    "notebook_download",  # docs/_ext: each page's executed notebook (.ipynb, with outputs) to download
 ]
+# Korean interface strings (sphinx.po overrides Sphinx's catalog; absolute: Sphinx resolves some
+# lookups from the current directory)
+locale_dirs = [str(DOCS / "locale")]
 
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "README.md"]
 templates_path = ["_templates"]
@@ -36,6 +46,8 @@ nb_execution_timeout = 300
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_output_stderr = "warn"  # any stderr in a cell is a warning, and -W turns it into an error
 nb_merge_streams = True
+nb_code_prompt_show = "{type} 보기"  # {type} is translated by docs/_ext/korean_interface.py
+nb_code_prompt_hide = "{type} 숨기기"
 
 
 def _package_fingerprint() -> str:
@@ -52,11 +64,13 @@ def _package_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
-nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache" / _package_fingerprint())
+_cache_root = Path(os.environ.get("ATTN_NB_CACHE", DOCS / "_build" / ".jupyter_cache"))
+nb_execution_cache_path = str(_cache_root / _package_fingerprint())
 
 # --- bibliography ---------------------------------------------------------------------------------
 bibtex_bibfiles = ["references.bib"]
 bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
 
 # --- API reference --------------------------------------------------------------------------------
 autodoc_typehints = "none"
@@ -65,6 +79,7 @@ napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_use_param = False
 napoleon_use_rtype = False
+napoleon_use_ivar = True
 
 # --- HTML -----------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
@@ -73,3 +88,14 @@ html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
 }
+# follow the reader's light/dark setting (left empty, the theme logs a console error on every page)
+html_context = {"default_mode": "auto"}
+
+# numpydoc type fields hold shapes and descriptions ("(..., Lq, d_k) array_like", "ndarray"), not
+# class names: don't let nitpicky mode chase them. Every other reference (py:func, py:meth, py:obj,
+# doc, ref, term, cite) is still checked.
+nitpick_ignore_regex = [("py:class", r"[^.]+")]
+# The same type words then also name attributes of several classes (Encoder.d_model, Decoder.d_model):
+# silence only the "more than one target found" ambiguity warnings (subtype ref.python); missing
+# references keep failing the build.
+suppress_warnings = ["ref.python"]

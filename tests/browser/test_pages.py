@@ -1,0 +1,140 @@
+"""Every page of the built site, opened in Chromium from a loopback server under a sub-path.
+
+Per page: nothing is requested from another host (MathJax, fonts, search and theme assets all come from
+the site), no request fails, no console error; every formula is typeset by MathJax without error and
+no raw TeX is left; every image loaded; the interface is in Korean; Korean prose breaks between words;
+every link stays under the sub-path; and on a 390 px wide phone screen nothing is wider than the screen.
+"""
+
+from __future__ import annotations
+
+# Interface strings of Sphinx / pydata-sphinx-theme / sphinx-book-theme / myst-nb / sphinx-copybutton
+# that must not be left in English (checked in the visible text and in title/aria-label/placeholder).
+ENGLISH_UI = [
+    "Back to top",
+    "Skip to main content",
+    "Search...",
+    "Color mode",
+    "System Settings",
+    "previous page",
+    "next page",
+    "Download source file",
+    "Download notebook file",
+    "Download this page",
+    "Print to PDF",
+    "Fullscreen mode",
+    "Contents",
+    "On this page",
+    "Toggle primary sidebar",
+    "Toggle secondary sidebar",
+    "Show code cell",
+    "Hide code cell",
+    "Copy to clipboard",
+    "Search Results",
+    "Site navigation",
+    "Link to this",
+    "Toggle hidden content",
+]
+
+PAGE_STATE = """() => {
+  const main = document.querySelector('main') || document.body;
+  // text outside code blocks, where raw TeX would show if MathJax failed
+  const prose = main.cloneNode(true);
+  prose.querySelectorAll('pre, code, script, style, .highlight, mjx-container').forEach(e => e.remove());
+  const math = [...document.querySelectorAll('.math')];
+  const chrome = [];
+  document.querySelectorAll('[title], [aria-label], [placeholder], [data-tooltip]').forEach(e => {
+    for (const a of ['title', 'aria-label', 'placeholder', 'data-tooltip']) {
+      if (e.hasAttribute(a)) chrome.push(e.getAttribute(a));
+    }
+  });
+  document.querySelectorAll('svg title').forEach(e => chrome.push(e.textContent));
+  const firstP = document.querySelector('article p');
+  return {
+    lang: document.documentElement.lang,
+    mathTotal: math.length,
+    mathUntypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60)),
+    mathErrors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 60)),
+    rawTeX: ['$$', '\\\\(', '\\\\[', '\\\\begin{'].filter(s => prose.textContent.includes(s)),
+    images: [...document.images].map(i => ({src: i.currentSrc || i.src,
+                                           ok: i.complete && i.naturalWidth > 0})),
+    text: document.body.innerText,
+    chrome,
+    wordBreak: firstP ? getComputedStyle(firstP).wordBreak : 'keep-all',
+    links: [...document.querySelectorAll('a[href], link[href], script[src], img[src]')]
+      .map(e => e.href || e.src).filter(u => u.startsWith(location.origin)),
+  };
+}"""
+
+
+def test_page_is_offline_typeset_and_korean(visit, base_url, html_page):
+    v = visit(html_page)
+    state = v.page.evaluate(PAGE_STATE)
+    assert not v.problems(), "\n".join(v.problems())
+    # served from a sub-path: every link of the site stays under it (relative links only)
+    outside = sorted({u for u in state["links"] if not u.startswith(base_url)})
+    assert not outside, f"links that leave the site's sub-path: {outside[:5]}"
+    assert state["lang"] == "ko"
+    assert not state["mathUntypeset"], f"formulas not typeset: {state['mathUntypeset']}"
+    assert not state["mathErrors"], f"MathJax errors: {state['mathErrors']}"
+    assert not state["rawTeX"], f"raw TeX left in the text: {state['rawTeX']}"
+    broken = [i["src"] for i in state["images"] if not i["ok"]]
+    assert not broken, f"images that did not load: {broken}"
+    if state["mathTotal"]:
+        fonts = [u for u in v.requests if "/_static/mathjax/" in u and u.endswith(".woff")]
+        assert fonts, "MathJax drew formulas without loading its fonts from the site"
+    english = [s for s in ENGLISH_UI if s in state["text"] or any(s in c for c in state["chrome"])]
+    assert not english, f"interface strings still in English: {english}"
+    assert state["wordBreak"] == "keep-all"
+
+
+def test_page_fits_a_phone(visit, html_page):
+    v = visit(html_page, width=390, height=844)
+    overflow = v.page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const wide = [...document.querySelectorAll('body *')].filter(e => {
+            const r = e.getBoundingClientRect();
+            if (r.width === 0 || r.right <= width + 1) return false;
+            // inside a box that scrolls on its own (code, tables, wide formulas) is fine
+            for (let p = e.parentElement; p; p = p.parentElement) {
+              const s = getComputedStyle(p);
+              if ((s.overflowX === 'auto' || s.overflowX === 'scroll' || s.overflowX === 'hidden')
+                  && p.getBoundingClientRect().right <= width + 1) return false;
+              if (s.position === 'fixed' || s.display === 'none') return false;
+            }
+            return getComputedStyle(e).position !== 'fixed';
+          });
+          return {scroll: document.documentElement.scrollWidth, width,
+                  wide: wide.slice(0, 5).map(e => e.tagName + '.' + e.className)};
+        }"""
+    )
+    assert not v.problems(), "\n".join(v.problems())
+    assert overflow["scroll"] <= overflow["width"], f"page wider than the phone: {overflow}"
+    assert not overflow["wide"], f"elements sticking out: {overflow}"
+
+
+def test_a_request_to_another_host_is_caught(visit):
+    """The check above can fail: a page that asks a CDN for MathJax is reported (and the request blocked)."""
+    v = visit("index.html")
+    url = "https://cdn.jsdelivr.net/npm/mathjax@4/tex-mml-chtml.js"
+    v.page.evaluate(f"fetch('{url}').catch(() => null)")
+    v.page.wait_for_timeout(300)
+    assert v.external == [url]
+    assert any("request to another host" in p for p in v.problems())
+
+
+def test_chapter_offers_its_notebook_with_outputs(visit, chapter_page):
+    """Each chapter has a .ipynb in its download menu, executed (outputs included), to run in Jupyter."""
+    v = visit(chapter_page)
+    link = v.page.query_selector("a.btn-download-notebook-button")
+    assert link is not None, "no .ipynb in the download menu"
+    url = v.page.evaluate("a => a.href", link)
+    response = v.page.request.get(url)
+    assert response.ok, url
+    nb = response.json()
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    with_outputs = [c for c in code if c.get("outputs")]
+    counts = f"{len(with_outputs)} of {len(code)} code cells have outputs"
+    assert code and len(with_outputs) >= len(code) // 2, f"{url}: {counts}"
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
