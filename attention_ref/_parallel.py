@@ -119,10 +119,10 @@ def _run_share(fn, tiles) -> None:
 def run_tiles(fn, tiles) -> None:
     """Call ``fn(*tile)`` for every tile in ``tiles``, spread over the available threads.
 
-    The tiles must be independent (each writes its own part of the result). Thread ``i`` of ``n``
-    takes tiles ``i, i + n, i + 2n, ...``, which balances tiles whose cost grows along the list (the
-    query blocks of causal attention); the calling thread takes share 0 itself. While tiles run, a
-    call from inside a tile, or from another thread, runs its tiles serially in its own thread.
+    The tiles must be independent (each writes its own part of the result). The threads, the calling
+    one included, take the next tile of the list whenever they are free, so that a thread slowed down
+    (by another program on its core, or by costlier tiles) simply takes fewer. While tiles run, a call
+    from inside a tile, or from another thread, runs its tiles serially in its own thread.
     """
     tiles = list(tiles)
     if not _BUSY.acquire(blocking=False):
@@ -135,9 +135,10 @@ def run_tiles(fn, tiles) -> None:
                 _run_share(fn, tiles)
                 return
             pool = _pool(n)
-            futures = [pool.submit(_run_share, fn, tiles[i::n]) for i in range(1, n)]
+            shared = iter(tiles)  # one iterator for all: next() hands each tile to one thread only
+            futures = [pool.submit(_run_share, fn, shared) for _ in range(1, n)]
             try:
-                _run_share(fn, tiles[0::n])
+                _run_share(fn, shared)
             finally:
                 for future in futures:
                     future.result()  # waits, and re-raises a worker's exception here
@@ -145,17 +146,22 @@ def run_tiles(fn, tiles) -> None:
         _BUSY.release()
 
 
-def matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w`` for ``x`` of shape ``(..., n, d)`` and ``w`` of shape ``(d, m)``, rows split over threads."""
+def matmul(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """``x @ w (+ b)`` for ``x`` ``(..., n, d)``, ``w`` ``(d, m)``, ``b`` ``(m,)``; rows split over threads."""
     rows = x.reshape(-1, x.shape[-1])  # (N, d), N = all rows of all batch entries
     n = available_threads()
     if n <= 1 or rows.shape[0] * w.shape[0] * w.shape[1] < MIN_SPLIT_WORK:
-        return x @ w
+        y = x @ w
+        if b is not None:
+            y += b
+        return y
     out = np.empty((rows.shape[0], w.shape[1]), dtype=np.result_type(x, w))  # (N, m)
     step = -(-rows.shape[0] // n)
 
     def part(r0):
         np.matmul(rows[r0 : r0 + step], w, out=out[r0 : r0 + step])
+        if b is not None:
+            out[r0 : r0 + step] += b
 
     run_tiles(part, ((r0,) for r0 in range(0, rows.shape[0], step)))
     return out.reshape(*x.shape[:-1], w.shape[1])

@@ -161,10 +161,9 @@ class MultiHeadAttention:
         return f"MultiHeadAttention(d_model={self.d_model}, n_heads={self.n_heads}, bias={self.bias})"
 
     def _project(self, x, w, b):
-        y = matmul(x, w.astype(x.dtype, copy=False))  # (..., L, d_in) x (d_in, d_out) -> (..., L, d_out)
-        if b is not None:
-            y += b.astype(x.dtype, copy=False)
-        return y
+        w = w.astype(x.dtype, copy=False)
+        b = None if b is None else b.astype(x.dtype, copy=False)
+        return matmul(x, w, b)  # (..., L, d_in) x (d_in, d_out) + (d_out,) -> (..., L, d_out)
 
     def _check_input(self, arr, name):
         arr = as_array(arr, name, min_ndim=2)

@@ -349,7 +349,7 @@ class EncoderLayer(_Layer):
         return self._forward(x, partial(self._self_attention, mask=mask, causal=causal))
 
     def _self_attention(self, x, *, mask, causal):
-        return self.self_attn(x, mask=mask, causal=causal)[0]  # (..., L, d_model)
+        return self.self_attn(x, mask=mask, causal=causal, need_weights=False)[0]  # (..., L, d_model)
 
     def _forward(self, x, attend):
         """The layer's skeleton; ``attend`` is its self attention (full, or with a KV cache)."""
@@ -465,10 +465,10 @@ class DecoderLayer(_Layer):
 
     def _forward(self, y, memory, tgt_mask, memory_mask, causal):
         def self_attention(h):  # (..., Lt, d_model): each target position looks at the target
-            return self.self_attn(h, mask=tgt_mask, causal=causal)[0]
+            return self.self_attn(h, mask=tgt_mask, causal=causal, need_weights=False)[0]
 
         def cross_attention(h):  # (..., Lt, d_model): each target position looks at the source
-            return self.cross_attn(h, memory, mask=memory_mask)[0]
+            return self.cross_attn(h, memory, mask=memory_mask, need_weights=False)[0]
 
         y = _residual(y, self_attention, self.gamma1, self.beta1, self.eps, self.norm_first)
         y = _residual(y, cross_attention, self.gamma2, self.beta2, self.eps, self.norm_first)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -335,8 +336,10 @@ def test_multihead_flags_must_be_bools():
 def test_matmul_splits_rows_exactly(rng, monkeypatch):
     monkeypatch.setattr(_parallel, "MIN_SPLIT_WORK", 0)
     monkeypatch.setattr(_parallel, "MAX_THREADS", 2)
-    x, w = rng.normal(size=(3, 7, 5)), rng.normal(size=(5, 4))
+    x, w, b = rng.normal(size=(3, 7, 5)), rng.normal(size=(5, 4)), rng.normal(size=4)
     np.testing.assert_allclose(_parallel.matmul(x, w), x @ w, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(_parallel.matmul(x, w, b), x @ w + b, rtol=1e-15, atol=1e-15)
+    assert _parallel.matmul(x, w, b).shape == (3, 7, 4)
 
 
 def test_run_tiles_runs_each_tile_once_and_reraises(monkeypatch):
@@ -346,6 +349,7 @@ def test_run_tiles_runs_each_tile_once_and_reraises(monkeypatch):
     def record(i):
         seen.append(i)
         names.add(threading.current_thread().name)
+        time.sleep(0.005)  # long enough that every thread gets tiles
 
     _parallel.run_tiles(record, [(i,) for i in range(10)])
     assert sorted(seen) == list(range(10))
