@@ -87,6 +87,9 @@ html_title = "어텐션 메커니즘 교과서"
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
+    # sphinx-book-theme 1.4 with pydata-sphinx-theme 0.20 shows pydata's top navbar holding nothing but
+    # a second search field (sphinx-book-theme issue #986): the book's search lives in the sidebar
+    "navbar_persistent": [],
 }
 # follow the reader's light/dark setting (left empty, the theme logs a console error on every page)
 html_context = {"default_mode": "auto"}
