@@ -16,9 +16,11 @@ __all__ = [
     "check_axes",
     "check_finite",
     "check_mask",
+    "check_no_overflow",
     "check_positive_int",
     "check_scale",
     "compute_dtype",
+    "finite_abs_max",
 ]
 
 
@@ -48,6 +50,20 @@ def as_array(x, name: str, *, min_ndim: int = 0) -> np.ndarray:
         msg = f"{name} must have at least {min_ndim} {axes}, got shape {arr.shape}"
         raise ValueError(msg)
     return arr
+
+
+def finite_abs_max(arr: np.ndarray, name: str) -> float:
+    """``max |arr|`` as a Python float; ``ValueError`` naming ``name`` if ``arr`` holds NaN or infinity.
+
+    Two reductions (max and min) and no temporary array: NaN and infinities propagate into them.
+    """
+    if arr.size == 0:
+        return 0.0
+    hi, lo = float(arr.max()), float(arr.min())
+    if not (np.isfinite(hi) and np.isfinite(lo)):
+        msg = f"{name} contains NaN or infinity; all values must be finite"
+        raise ValueError(msg)
+    return max(hi, -lo)
 
 
 def check_finite(arr: np.ndarray, name: str, *, allow_neg_inf: bool = False) -> None:
@@ -118,4 +134,34 @@ def check_axes(arr: np.ndarray, name: str, size: int, what: str) -> None:
     """Raise ``ValueError`` unless the last axis of ``arr`` has length ``size``."""
     if arr.shape[-1] != size:
         msg = f"{name} has shape {arr.shape} but its last axis must be {what} = {size}"
+        raise ValueError(msg)
+
+
+def check_no_overflow(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, scale, names=("q", "k", "v"), abs_max=None
+) -> None:
+    """Refuse finite inputs so large that the scores or the value sums would overflow to inf/NaN.
+
+    By Cauchy-Schwarz with max-norms, every score obeys ``|s| <= d_k * max|q| * max|k| * |scale|``, and a
+    (not yet normalised) weighted sum of values obeys ``|o| <= Lk * max|v|``. Checking these bounds costs
+    one pass over q, k and v (O(L d)), far less than the attention itself (O(Lq Lk d)), and turns what
+    would be a silent NaN into an error that names the inputs.
+    """
+    big = float(np.finfo(q.dtype).max)
+    if abs_max is None:  # max |q|, max |k|, max |v| (from finite_abs_max when the caller has them)
+        abs_max = [max(float(a.max()), -float(a.min())) for a in (q, k, v)]
+    q_max, k_max, v_max = abs_max
+    bound = q.shape[-1] * q_max * k_max * abs(float(scale))  # Python floats: inf, never an exception
+    if not bound < big:
+        msg = (
+            f"{names[0]} and {names[1]} are too large for {q.dtype}: scores could reach {bound:.3g} "
+            f"(max |{names[0]}| = {q_max:.3g}, max |{names[1]}| = {k_max:.3g}, d_k = {q.shape[-1]}), beyond "
+            f"the largest {q.dtype} {big:.3g}; rescale them"
+        )
+        raise ValueError(msg)
+    if not v.shape[-2] * v_max < big:
+        msg = (
+            f"{names[2]} is too large for {v.dtype}: a sum of its {v.shape[-2]} rows could reach "
+            f"{v.shape[-2] * v_max:.3g} (max |{names[2]}| = {v_max:.3g}), beyond the largest {v.dtype} {big:.3g}"
+        )
         raise ValueError(msg)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._parallel import run_tiles
-from ._validation import as_array, check_finite, check_mask, check_scale, compute_dtype
+from ._validation import as_array, check_mask, check_no_overflow, check_scale, compute_dtype, finite_abs_max
 from .masks import causal_mask
 
 __all__ = ["scaled_dot_product_attention"]
 
 
 def _check_qkv(q, k, v):
-    """Validate q, k, v; return them as arrays of one floating dtype plus the batch shape."""
+    """Validate q, k, v; return them in one floating dtype, the batch shape, and max |q|, |k|, |v|."""
     q = as_array(q, "q", min_ndim=2)
     k = as_array(k, "k", min_ndim=2)
     v = as_array(v, "v", min_ndim=2)
@@ -48,10 +48,10 @@ def _check_qkv(q, k, v):
             "broadcast together"
         )
         raise ValueError(msg) from None
-    for name, arr in (("q", q), ("k", k), ("v", v)):
-        check_finite(arr, name)
+    abs_max = [finite_abs_max(arr, name) for name, arr in (("q", q), ("k", k), ("v", v))]
     dtype = compute_dtype(q, k, v)
-    return q.astype(dtype, copy=False), k.astype(dtype, copy=False), v.astype(dtype, copy=False), batch
+    q, k, v = (a.astype(dtype, copy=False) for a in (q, k, v))
+    return q, k, v, batch, abs_max
 
 
 def _attention(q, k, v, mask=None, scale=None, *, need_weights=True):
@@ -196,7 +196,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None
     >>> w
     array([[0., 1.]])
     """
-    q, k, v, batch = _check_qkv(q, k, v)
+    q, k, v, batch, abs_max = _check_qkv(q, k, v)
     scores_shape = (*batch, q.shape[-2], k.shape[-2])
     if mask is not None:
         mask = check_mask(mask, "mask", scores_shape)
@@ -205,4 +205,5 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None
             msg = f"{name} must be True or False, got {flag!r}"
             raise TypeError(msg)
     scale = check_scale(scale, q.shape[-1], q.dtype)
+    check_no_overflow(q, k, v, scale, abs_max=abs_max)
     return _attention_tiled(q, k, v, mask, scale, causal=bool(causal), need_weights=bool(need_weights))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._parallel import run_tiles
-from ._validation import check_mask, check_positive_int, check_scale
+from ._validation import check_mask, check_no_overflow, check_positive_int, check_scale
 from .attention import _check_qkv
 
 __all__ = ["blockwise_attention"]
@@ -177,7 +177,7 @@ def blockwise_attention(
     >>> stats
     {'tiles': 9, 'computed': 6, 'skipped': 3}
     """
-    q, k, v, batch = _check_qkv(q, k, v)
+    q, k, v, batch, abs_max = _check_qkv(q, k, v)
     if mask is not None:
         mask = check_mask(mask, "mask", (*batch, q.shape[-2], k.shape[-2]))
     for name, flag in (("causal", causal), ("return_stats", return_stats)):
@@ -187,6 +187,7 @@ def blockwise_attention(
     block_q = check_positive_int(block_q, "block_q")
     block_k = check_positive_int(block_k, "block_k")
     scale = check_scale(scale, q.shape[-1], q.dtype)
+    check_no_overflow(q, k, v, scale, abs_max=abs_max)
     output, computed, tiles = _blockwise(q, k, v, mask, scale, bool(causal), block_q, block_k)
     if return_stats:
         return output, {"tiles": tiles, "computed": computed, "skipped": tiles - computed}

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._parallel import matmul, one_blas_thread
 from ._state import StateReader
-from ._validation import as_array, check_finite, check_mask, check_positive_int
+from ._validation import as_array, check_finite, check_mask, check_no_overflow, check_positive_int
 from .attention import _attention_tiled
 
 __all__ = ["MultiHeadAttention", "merge_heads", "split_heads"]
@@ -225,8 +225,13 @@ class MultiHeadAttention:
             q = self._project(x, self.w_q, self.b_q)  # (B, Lq, d_model)
             k, v = np.split(self._project(c, *self._side_by_side("kv")), 2, axis=-1)  # (B, Lk, d_model)
         q, k, v = (split_heads(a, h) for a in (q, k, v))  # (B, h, L, d_head) each
+        check_no_overflow(q, k, v, 1 / np.sqrt(q.shape[-1]), names=("x @ w_q", "context @ w_k", "context @ w_v"))
         heads, weights = _attention_tiled(q, k, v, mask, causal=causal, need_weights=need_weights)
-        out = self._project(merge_heads(heads), self.w_o, self.b_o)  # (B, Lq, d_model)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked right below instead
+            out = self._project(merge_heads(heads), self.w_o, self.b_o)  # (B, Lq, d_model)
+        if not np.isfinite(out).all():  # heads are finite (a mean of finite values): w_o overflowed them
+            msg = f"the output projection overflowed {out.dtype}: x or w_o holds values too large"
+            raise ValueError(msg)
         return out, weights  # weights: (B, h, Lq, Lk), or None
 
     def _side_by_side(self, names):

@@ -187,3 +187,19 @@ def test_bad_input(kwargs, exc, match):
     args = dict(q=Q, k=K, v=V) | kwargs
     with pytest.raises(exc, match=match):
         scaled_dot_product_attention(**args)
+
+
+@pytest.mark.parametrize("dtype,big", [(np.float64, 1e200), (np.float32, 1e20)])
+def test_finite_but_huge_inputs_raise_instead_of_nan(dtype, big):
+    q = k = np.full((1, 2), big, dtype=dtype)
+    with pytest.raises(ValueError, match=r"q and k are too large for float(32|64): scores could reach"):
+        scaled_dot_product_attention(q, k, np.ones((1, 1), dtype=dtype))
+    v = np.full((3, 1), np.finfo(dtype).max / 2, dtype=dtype)
+    with pytest.raises(ValueError, match=r"v is too large for float(32|64): a sum of its 3 rows"):
+        scaled_dot_product_attention(np.ones((1, 2), dtype), np.ones((3, 2), dtype), v)
+
+
+def test_large_but_safe_inputs_pass():
+    q = k = np.full((2, 2), 1e150)
+    out, w = scaled_dot_product_attention(q, k, np.ones((2, 1)))
+    assert np.isfinite(out).all() and np.isfinite(w).all()

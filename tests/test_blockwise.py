@@ -389,3 +389,11 @@ def test_run_tiles_nested_inside_a_tile_runs_serially(monkeypatch):
 
     _parallel.run_tiles(outer, [(i,) for i in range(4)])
     np.testing.assert_array_equal(out, 10 * np.arange(4)[:, None] + np.arange(5))
+
+
+def test_huge_input_raises_instead_of_nan():
+    from attention_ref import blockwise_attention
+
+    q = k = np.full((4, 2), 1e200)
+    with pytest.raises(ValueError, match="q and k are too large for float64"):
+        blockwise_attention(q, k, np.ones((4, 1)))

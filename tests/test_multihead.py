@@ -149,3 +149,12 @@ def test_state_dict_errors_name_the_key():
         MultiHeadAttention.from_state_dict(bad, 2)
     with pytest.raises(ValueError, match=r"unexpected keys \['extra'\]"):
         MultiHeadAttention.from_state_dict(dict(sd, extra=np.zeros(1)), 2)
+
+
+def test_huge_input_raises_instead_of_nan():
+    mha = MultiHeadAttention(4, 2, seed=0)
+    with pytest.raises(ValueError, match=r"x @ w_q and context @ w_k are too large for float64"):
+        mha(np.full((3, 4), 1e300))
+    mha.w_v, mha.w_o = np.ones((4, 4)), np.full((4, 4), 1e308)  # heads = 4: out = 16e308 = inf
+    with pytest.raises(ValueError, match="the output projection overflowed float64"):
+        mha(np.ones((3, 4)))
