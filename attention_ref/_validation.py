@@ -68,14 +68,11 @@ def finite_abs_max(arr: np.ndarray, name: str) -> float:
 
 def check_finite(arr: np.ndarray, name: str, *, allow_neg_inf: bool = False) -> None:
     """Raise ``ValueError`` if ``arr`` holds NaN or infinity (``-inf`` allowed on request)."""
-    if allow_neg_inf:
-        bad = np.isnan(arr).any() or np.isposinf(arr).any()
-        what = "NaN or +inf"
-    else:
-        bad = not np.isfinite(arr).all()
-        what = "NaN or infinity"
-    if bad:
-        msg = f"{name} contains {what}; all values must be finite"
+    if not allow_neg_inf:
+        finite_abs_max(arr, name)  # one check for finiteness in the package
+        return
+    if np.isnan(arr).any() or np.isposinf(arr).any():
+        msg = f"{name} contains NaN or +inf; all values must be finite"
         raise ValueError(msg)
 
 
