@@ -65,7 +65,9 @@ def determinism(session: nox.Session) -> None:
 
     The second build gets its own empty execution cache, so every cell really runs again. Outputs must
     be identical except in cells tagged ``timing`` (see docs/_tools/check_determinism.py).
-    ``nox -s determinism -- OTHER/jupyter_execute`` compares with another build instead.
+    ``nox -s determinism -- OTHER/jupyter_execute`` compares with another build instead; further
+    arguments go to the comparison, e.g. ``--outputs-only --skip 07-training`` against a build of an
+    older version.
     """
     reference = session.posargs[0] if session.posargs else str(Path(DOCS_OUT).parent / "jupyter_execute")
     if not Path(reference).is_dir():
@@ -75,7 +77,9 @@ def determinism(session: nox.Session) -> None:
     shutil.rmtree(out, ignore_errors=True)
     cache = {"ATTN_NB_CACHE": str(out / "cache")}
     session.run("sphinx-build", "-q", "-b", "html", "docs", str(out / "html"), env=cache)
-    session.run("python", "docs/_tools/check_determinism.py", reference, str(out / "jupyter_execute"))
+    session.run(
+        "python", "docs/_tools/check_determinism.py", reference, str(out / "jupyter_execute"), *session.posargs[1:]
+    )
 
 
 # Debian packages the browser check needs, each with a file that shows it is installed

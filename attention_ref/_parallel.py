@@ -149,8 +149,9 @@ def run_tiles(fn, tiles) -> None:
 def matmul(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """``x @ w (+ b)`` for ``x`` ``(..., n, d)``, ``w`` ``(d, m)``, ``b`` ``(m,)``; rows split over threads."""
     rows = x.reshape(-1, x.shape[-1])  # (N, d), N = all rows of all batch entries
-    n = available_threads()
-    if n <= 1 or rows.shape[0] * w.shape[0] * w.shape[1] < MIN_SPLIT_WORK:
+    small = rows.shape[0] * w.shape[0] * w.shape[1] < MIN_SPLIT_WORK
+    n = 1 if small else available_threads()  # (small products do not ask threadpoolctl)
+    if n <= 1:
         y = x @ w
         if b is not None:
             y += b

@@ -1,4 +1,10 @@
-"""Reading PyTorch-style state dicts (dicts of NumPy arrays) with clear errors."""
+"""Parameters: their initial values, and state dicts (dicts of NumPy arrays) read with clear errors.
+
+Internal infrastructure: the modules and layers of the package import these names. Every module with
+parameters derives from :class:`Module`, writes its arrays with ``_write(sd, prefix)`` and takes them
+back with ``_assign(reader, prefix)``, so that ``state_dict``, ``from_state_dict`` and
+``load_state_dict`` share one key layout, PyTorch's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,18 @@ import numpy as np
 
 from ._validation import check_finite
 
-__all__ = ["StateReader"]
+__all__ = ["Module", "StateReader", "glorot", "prefixed"]
+
+
+def glorot(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.ndarray:
+    """Weights uniform in +-sqrt(6 / (fan_in + fan_out)), laid out for ``x @ w``: ``(fan_in, fan_out)``."""
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+
+
+def prefixed(prefix: str, sd: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``sd`` with ``prefix`` put before every key (a submodule's entries in its parent's dict)."""
+    return {prefix + key: value for key, value in sd.items()}
 
 
 class StateReader:
@@ -25,7 +42,7 @@ class StateReader:
         return key in self.params
 
     def take(self, key: str, shape: tuple[int, ...] | None) -> np.ndarray:
-        """The array stored under ``key`` as float64, checked against ``shape`` (None = any 2-D)."""
+        """The array stored under ``key`` as float64, checked against ``shape`` (None = any shape)."""
         if key not in self.params:
             msg = f"params is missing the key {key!r}"
             raise ValueError(msg)
@@ -50,3 +67,29 @@ class StateReader:
         if extra:
             msg = f"params has unexpected keys {extra}"
             raise ValueError(msg)
+
+
+class Module:
+    """What every module with parameters shares: its state dict, written and read in PyTorch's layout."""
+
+    def _write(self, sd: dict[str, np.ndarray], prefix: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _assign(self, reader: StateReader, prefix: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters as NumPy arrays (copies) keyed like the matching PyTorch module's ``state_dict()``."""
+        sd: dict[str, np.ndarray] = {}
+        self._write(sd, "")
+        return sd
+
+    def load_state_dict(self, params) -> None:
+        """Replace every parameter by the array of ``params`` under its key (same keys and shapes).
+
+        A missing, misshapen or unexpected key raises ``ValueError`` naming it, and leaves the
+        parameters read so far replaced. The arrays are copied (as float64).
+        """
+        reader = StateReader(params)
+        self._assign(reader, "")
+        reader.finish()

@@ -1,8 +1,11 @@
 """Input checks shared by every public function.
 
-Each public function validates its arguments once, at the top, with these helpers, and then calls an
-unchecked core. The messages name the argument, say what arrived and what was needed, so a reader never
-sees a NumPy traceback from deep inside a computation.
+The public functions and classes validate their arguments once, at the top, with these helpers, and
+then call an unchecked core (:mod:`attention_ref._core`). The messages name the argument, say what
+arrived and what was needed, so a reader never sees a NumPy traceback from deep inside a computation.
+A wrong kind of argument is a ``TypeError``; a wrong value or shape a ``ValueError``.
+
+This module is internal infrastructure: the package's other modules import its names.
 """
 
 from __future__ import annotations
@@ -13,12 +16,21 @@ import numpy as np
 
 __all__ = [
     "as_array",
-    "check_axes",
+    "as_numeric",
+    "check_backward",
+    "check_eps",
     "check_finite",
+    "check_flag",
+    "check_int",
     "check_mask",
     "check_no_overflow",
     "check_positive_int",
+    "check_qkv",
+    "check_real",
     "check_scale",
+    "check_seed",
+    "check_seq",
+    "check_tape",
     "compute_dtype",
     "finite_abs_max",
 ]
@@ -116,22 +128,53 @@ def check_scale(scale, d_k: int, dtype) -> np.floating:
     return dtype.type(scale)
 
 
-def check_positive_int(value, name: str) -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer, else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        msg = f"{name} must be a positive integer, got {value!r} of type {type(value).__name__}"
+def as_numeric(x, name: str) -> np.ndarray:
+    """``x`` as a real numeric array of any dtype (integers stay integers), or a ``TypeError`` naming ``name``."""
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        msg = f"{name} could not be converted to an array: {exc}"
+        raise TypeError(msg) from None
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        msg = f"{name} must be a real numeric array (integer or float), got dtype {arr.dtype}"
         raise TypeError(msg)
-    if value <= 0:
-        msg = f"{name} must be a positive integer, got {value}"
+    return arr
+
+
+def check_seed(seed, name: str = "seed") -> int | None:
+    """A generator seed: None (fresh entropy) or a non-negative integer."""
+    return None if seed is None else check_int(seed, name, minimum=0, what="None or a non-negative integer")
+
+
+def check_int(value, name: str, *, minimum: int | None = None, what: str | None = None) -> int:
+    """``value`` as an ``int``: ``TypeError`` unless it is an integer (not a bool), ``ValueError`` below ``minimum``.
+
+    ``what`` is how the messages describe the expected value (default "an integer", or "an integer >= m").
+    """
+    what = what or ("an integer" if minimum is None else f"an integer >= {minimum}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        msg = f"{name} must be {what}, got {value!r} of type {type(value).__name__}"
+        raise TypeError(msg)
+    if minimum is not None and value < minimum:
+        msg = f"{name} must be {what}, got {value}"
         raise ValueError(msg)
     return int(value)
 
 
-def check_axes(arr: np.ndarray, name: str, size: int, what: str) -> None:
-    """Raise ``ValueError`` unless the last axis of ``arr`` has length ``size``."""
-    if arr.shape[-1] != size:
-        msg = f"{name} has shape {arr.shape} but its last axis must be {what} = {size}"
+def check_real(value, name: str, *, positive: bool = False) -> float:
+    """``value`` as a finite ``float`` (strictly positive with ``positive``); ``TypeError`` unless a real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        msg = f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
+        raise TypeError(msg)
+    if not np.isfinite(value) or (positive and not value > 0):
+        msg = f"{name} must be a {'positive ' if positive else ''}finite number, got {value!r}"
         raise ValueError(msg)
+    return float(value)
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer, else raise."""
+    return check_int(value, name, minimum=1, what="a positive integer")
 
 
 def check_no_overflow(
@@ -162,3 +205,88 @@ def check_no_overflow(
             f"{v.shape[-2] * v_max:.3g} (max |{names[2]}| = {v_max:.3g}), beyond the largest {v.dtype} {big:.3g}"
         )
         raise ValueError(msg)
+
+
+def check_qkv(q, k, v):
+    """Validate q, k, v; return them in one floating dtype, the batch shape, and max |q|, |k|, |v|."""
+    q = as_array(q, "q", min_ndim=2)
+    k = as_array(k, "k", min_ndim=2)
+    v = as_array(v, "v", min_ndim=2)
+    for name, arr in (("q", q), ("k", k), ("v", v)):
+        if 0 in arr.shape[-2:]:
+            msg = f"{name} has shape {arr.shape}; its last two axes must not be empty"
+            raise ValueError(msg)
+    d_k = q.shape[-1]
+    if k.shape[-1] != d_k:
+        msg = (
+            f"k has shape {k.shape} but q's last axis is {d_k}: "
+            f"k's last axis must equal d_k = {d_k}"
+        )
+        raise ValueError(msg)
+    if v.shape[-2] != k.shape[-2]:
+        msg = (
+            f"v has shape {v.shape} but k has shape {k.shape}: v needs one row per key, "
+            f"so v's second-to-last axis must equal Lk = {k.shape[-2]}"
+        )
+        raise ValueError(msg)
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        msg = (
+            f"the leading (batch) axes of q {q.shape}, k {k.shape} and v {v.shape} do not "
+            "broadcast together"
+        )
+        raise ValueError(msg) from None
+    abs_max = [finite_abs_max(arr, name) for name, arr in (("q", q), ("k", k), ("v", v))]
+    dtype = compute_dtype(q, k, v)
+    q, k, v = (a.astype(dtype, copy=False) for a in (q, k, v))
+    return q, k, v, batch, abs_max
+
+
+def check_flag(value, name: str) -> bool:
+    """Return ``value`` as a ``bool`` if it is True or False (NumPy's too), else raise ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        msg = f"{name} must be True or False, got {value!r}"
+        raise TypeError(msg)
+    return bool(value)
+
+
+def check_eps(eps) -> float:
+    """The layer norm's epsilon as a float: a positive finite real number."""
+    return check_real(eps, "eps", positive=True)
+
+
+def check_seq(x, name: str, d_model: int) -> np.ndarray:
+    """A sequence ``(L, d_model)`` or ``(batch, L, d_model)`` of finite numbers, as float32 or float64."""
+    x = as_array(x, name, min_ndim=2)
+    if x.ndim > 3 or x.shape[-1] != d_model or 0 in x.shape:
+        msg = (
+            f"{name} has shape {x.shape} but needs shape (L, d_model) or (batch, L, d_model) "
+            f"with d_model = {d_model} and L >= 1"
+        )
+        raise ValueError(msg)
+    check_finite(x, name)
+    return x  # float32 or float64, from as_array
+
+
+def check_tape(tape) -> None:
+    """A forward's optional ``tape``: None or a dict to record into."""
+    if tape is not None and not isinstance(tape, dict):
+        msg = f"tape must be a dict (or None), got {type(tape).__name__}"
+        raise TypeError(msg)
+
+
+def check_backward(dy, tape, like: str, name: str = "dy") -> np.ndarray:
+    """The gradient ``name`` given to a ``backward``: finite, shaped like the forward's ``tape[like]``."""
+    if not isinstance(tape, dict):
+        msg = f"tape must be the dict a forward call filled, got {type(tape).__name__}"
+        raise TypeError(msg)
+    if like not in tape:
+        msg = "tape holds no forward pass: give the same dict as tape= to the forward call first"
+        raise ValueError(msg)
+    dy = as_array(dy, name)
+    check_finite(dy, name)
+    if dy.shape != tape[like].shape:
+        msg = f"{name} has shape {dy.shape} but needs the shape of the forward's output, {tape[like].shape}"
+        raise ValueError(msg)
+    return dy

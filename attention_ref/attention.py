@@ -9,124 +9,16 @@ Axis letters used in the shape comments:
 
 from __future__ import annotations
 
-import numpy as np
-
-from ._parallel import run_tiles
-from ._validation import as_array, check_mask, check_no_overflow, check_scale, compute_dtype, finite_abs_max
+from . import _core
+from ._validation import check_flag, check_mask, check_no_overflow, check_qkv, check_scale
 from .masks import causal_mask
 
 __all__ = ["scaled_dot_product_attention"]
 
 
-def _check_qkv(q, k, v):
-    """Validate q, k, v; return them in one floating dtype, the batch shape, and max |q|, |k|, |v|."""
-    q = as_array(q, "q", min_ndim=2)
-    k = as_array(k, "k", min_ndim=2)
-    v = as_array(v, "v", min_ndim=2)
-    for name, arr in (("q", q), ("k", k), ("v", v)):
-        if 0 in arr.shape[-2:]:
-            msg = f"{name} has shape {arr.shape}; its last two axes must not be empty"
-            raise ValueError(msg)
-    d_k = q.shape[-1]
-    if k.shape[-1] != d_k:
-        msg = (
-            f"k has shape {k.shape} but q's last axis is {d_k}: "
-            f"k's last axis must equal d_k = {d_k}"
-        )
-        raise ValueError(msg)
-    if v.shape[-2] != k.shape[-2]:
-        msg = (
-            f"v has shape {v.shape} but k has shape {k.shape}: v needs one row per key, "
-            f"so v's second-to-last axis must equal Lk = {k.shape[-2]}"
-        )
-        raise ValueError(msg)
-    try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        msg = (
-            f"the leading (batch) axes of q {q.shape}, k {k.shape} and v {v.shape} do not "
-            "broadcast together"
-        )
-        raise ValueError(msg) from None
-    abs_max = [finite_abs_max(arr, name) for name, arr in (("q", q), ("k", k), ("v", v))]
-    dtype = compute_dtype(q, k, v)
-    q, k, v = (a.astype(dtype, copy=False) for a in (q, k, v))
-    return q, k, v, batch, abs_max
-
-
-def _attention(q, k, v, mask=None, scale=None, *, need_weights=True):
-    """Unchecked core: ``softmax(q k^T * scale, masked) @ v``; ``mask`` True = may attend.
-
-    The formula, written so that NumPy passes over the ``(Lq, Lk)`` scores as few times as it can:
-    q is scaled instead of the scores (``Lq * d_k`` products instead of ``Lq * Lk``), the softmax
-    runs in place, and without the weights (``need_weights=False``, None returned in their place)
-    the ``Lq * d_v`` outputs are divided by the row sums instead of the ``Lq * Lk`` weights.
-    """
-    if scale is None:
-        scale = q.dtype.type(1.0 / np.sqrt(q.shape[-1]))
-    scores = (q * scale) @ np.swapaxes(k, -1, -2)  # (..., Lq, d_k) x (..., d_k, Lk) -> (..., Lq, Lk)
-    if mask is not None:
-        np.copyto(scores, -np.inf, where=~mask)  # hidden keys: exp(-inf) = 0, weight exactly 0
-    row_max = scores.max(axis=-1, keepdims=True)  # (..., Lq, 1)
-    row_max[row_max == -np.inf] = 0  # a query that sees no key: exp(-inf - 0) = 0 everywhere
-    with np.errstate(over="ignore"):  # a score far below the max may become -inf: exp gives 0 anyway
-        scores -= row_max  # softmax in place: shift each row by its max so that exp cannot overflow
-    weights = np.exp(scores, out=scores)  # (..., Lq, Lk), in place, not yet normalised
-    total = weights.sum(axis=-1, keepdims=True)  # (..., Lq, 1)
-    total[total == 0] = 1  # a query that sees no key keeps weights 0 and output 0
-    if not need_weights:
-        output = weights @ v  # (..., Lq, Lk) x (..., Lk, d_v) -> (..., Lq, d_v)
-        output /= total  # normalise the Lq * d_v outputs instead of the Lq * Lk weights
-        return output, None
-    weights /= total  # each row sums to 1
-    output = weights @ v  # (..., Lq, Lk) x (..., Lk, d_v) -> (..., Lq, d_v)
-    return output, weights
-
-
-#: Bytes of scores a tile of :func:`_attention_tiled` aims at: small enough to stay in a core's cache.
-TILE_BYTES = 1 << 21
-
-
-def _attention_tiled(q, k, v, mask=None, scale=None, *, causal=False, need_weights=True):
-    """:func:`_attention` (with ``causal`` ANDed into ``mask``), computed tile by tile on all cores.
-
-    A tile is one batch entry and a block of consecutive queries, small enough that its scores stay in
-    the cache while the softmax passes over them. Each row of the result depends only on its own query,
-    so the tiles are independent: :func:`~attention_ref._parallel.run_tiles` runs them in threads. With
-    ``causal``, a block of queries ``i0 .. i1 - 1`` sees no key after ``i1 - 1``: those keys are skipped.
-    """
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    Lq, Lk, d_v = q.shape[-2], k.shape[-2], v.shape[-1]
-    q, k, v = (np.broadcast_to(a, (*batch, *a.shape[-2:])) for a in (q, k, v))  # views, no copies
-    if int(np.prod(batch)) * Lq * Lk * q.itemsize <= TILE_BYTES:  # all the scores fit in one tile
-        if causal:
-            tri = causal_mask(Lq, Lk)  # (Lq, Lk)
-            mask = tri if mask is None else mask & tri
-        return _attention(q, k, v, mask, scale, need_weights=need_weights)
-    if mask is not None:
-        mask = np.broadcast_to(mask, (*batch, Lq, Lk))  # a view: no (batch, Lq, Lk) copy
-    rows = max(16, TILE_BYTES // (Lk * q.itemsize))  # queries per tile
-    output = np.empty((*batch, Lq, d_v), dtype=q.dtype)
-    weights = np.zeros((*batch, Lq, Lk), dtype=q.dtype) if need_weights else None
-    if causal:  # one strip serves every tile: strip[r, Lk - i0 + j] is True where key j <= query i0 + r
-        strip = np.tri(rows, Lk + rows, Lk, dtype=bool)  # (rows, Lk + rows)
-
-    def tile(b, i0, i1):  # batch entry b, queries i0 .. i1 - 1
-        end = min(Lk, i1) if causal else Lk  # keys this block can see at all
-        m = None if mask is None else mask[b][i0:i1, :end]  # (rows, end)
-        if causal and i0 < Lk:  # (from query Lk - 1 on, every key is visible)
-            tri = strip[: i1 - i0, Lk - i0 : Lk - i0 + end]  # rows i0 .. i1 - 1 of causal_mask(Lq, Lk)
-            m = tri if m is None else m & tri
-        out, w = _attention(q[b][i0:i1], k[b][:end], v[b][:end], m, scale, need_weights=need_weights)
-        output[b][i0:i1] = out
-        if need_weights:
-            weights[b][i0:i1, :end] = w
-
-    run_tiles(tile, ((b, i0, min(i0 + rows, Lq)) for b in np.ndindex(batch) for i0 in range(0, Lq, rows)))
-    return output, weights
-
-
-def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None, need_weights=True):
+def scaled_dot_product_attention(
+    q, k, v, mask=None, *, causal=False, scale=None, need_weights=True, tiled=True
+):
     r"""Let each query gather the values, weighted by how well it matches each key.
 
     Parameters
@@ -149,6 +41,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None
         If False, skip normalising the ``(..., Lq, Lk)`` weights and return None in their place; the
         output is the same (up to rounding) and comes faster, as PyTorch's
         ``scaled_dot_product_attention``, which never returns the weights.
+    tiled : bool, optional
+        If False, compute every score at once on one thread instead of in tiles of queries on all
+        cores (the same numbers up to rounding; the chapter 어텐션의 비용 times both ways).
 
     Returns
     -------
@@ -156,8 +51,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None
         The weighted sums of the values.
     weights : (..., Lq, Lk) ndarray or None
         The attention weights. Each row sums to 1; masked entries are exactly 0. A query whose
-        every key is masked gets weights 0 and output 0 (PyTorch returns NaN there). None when
-        ``need_weights=False``.
+        every key is masked gets weights 0 and output 0, as torch 2.13's
+        ``F.scaled_dot_product_attention`` gives (``torch.softmax`` over an all ``-inf`` row and
+        ``nn.MultiheadAttention`` give NaN there). None when ``need_weights=False``.
 
     Raises
     ------
@@ -196,14 +92,17 @@ def scaled_dot_product_attention(q, k, v, mask=None, *, causal=False, scale=None
     >>> w
     array([[0., 1.]])
     """
-    q, k, v, batch, abs_max = _check_qkv(q, k, v)
+    q, k, v, batch, abs_max = check_qkv(q, k, v)
     scores_shape = (*batch, q.shape[-2], k.shape[-2])
     if mask is not None:
         mask = check_mask(mask, "mask", scores_shape)
-    for name, flag in (("causal", causal), ("need_weights", need_weights)):
-        if not isinstance(flag, (bool, np.bool_)):
-            msg = f"{name} must be True or False, got {flag!r}"
-            raise TypeError(msg)
+    causal, need_weights = check_flag(causal, "causal"), check_flag(need_weights, "need_weights")
+    tiled = check_flag(tiled, "tiled")
     scale = check_scale(scale, q.shape[-1], q.dtype)
     check_no_overflow(q, k, v, scale, abs_max=abs_max)
-    return _attention_tiled(q, k, v, mask, scale, causal=bool(causal), need_weights=bool(need_weights))
+    if not tiled:
+        if causal:
+            tri = causal_mask(q.shape[-2], k.shape[-2])  # (Lq, Lk)
+            mask = tri if mask is None else mask & tri
+        return _core.attention(q, k, v, mask, scale, need_weights=need_weights)
+    return _core.attention_tiled(q, k, v, mask, scale, causal=causal, need_weights=need_weights)

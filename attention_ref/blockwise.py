@@ -17,13 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._parallel import run_tiles
-from ._validation import check_mask, check_no_overflow, check_positive_int, check_scale
-from .attention import _check_qkv
+from ._validation import check_flag, check_mask, check_no_overflow, check_positive_int, check_qkv, check_scale
 
-__all__ = ["blockwise_attention"]
+__all__ = ["blockwise_attention", "online_softmax_steps"]
 
 
-def _online_softmax_steps(q, k, v, visible, block_k):
+def online_softmax_steps(q, k, v, visible, block_k):
     """Online softmax of one block of (already scaled) queries, one block of keys at a time.
 
     ``q`` is ``(R, d_k)``, ``k`` ``(Lk, d_k)``, ``v`` ``(Lk, d_v)``. ``visible(j0, j1)`` says what the
@@ -83,7 +82,7 @@ def _blockwise(q, k, v, mask, scale, causal, block_q, block_k):
             return seen
 
         last = None
-        for step in _online_softmax_steps(q[b][i0:i1] * scale, k[b], v[b], visible, block_k):
+        for step in online_softmax_steps(q[b][i0:i1] * scale, k[b], v[b], visible, block_k):
             computed[t] += 1
             last = step
         if last is None:  # no key visible to any query of the block
@@ -177,18 +176,15 @@ def blockwise_attention(
     >>> stats
     {'tiles': 9, 'computed': 6, 'skipped': 3}
     """
-    q, k, v, batch, abs_max = _check_qkv(q, k, v)
+    q, k, v, batch, abs_max = check_qkv(q, k, v)
     if mask is not None:
         mask = check_mask(mask, "mask", (*batch, q.shape[-2], k.shape[-2]))
-    for name, flag in (("causal", causal), ("return_stats", return_stats)):
-        if not isinstance(flag, (bool, np.bool_)):
-            msg = f"{name} must be True or False, got {flag!r}"
-            raise TypeError(msg)
+    causal, return_stats = check_flag(causal, "causal"), check_flag(return_stats, "return_stats")
     block_q = check_positive_int(block_q, "block_q")
     block_k = check_positive_int(block_k, "block_k")
     scale = check_scale(scale, q.shape[-1], q.dtype)
     check_no_overflow(q, k, v, scale, abs_max=abs_max)
-    output, computed, tiles = _blockwise(q, k, v, mask, scale, bool(causal), block_q, block_k)
+    output, computed, tiles = _blockwise(q, k, v, mask, scale, causal, block_q, block_k)
     if return_stats:
         return output, {"tiles": tiles, "computed": computed, "skipped": tiles - computed}
     return output

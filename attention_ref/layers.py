@@ -7,16 +7,15 @@ Axis letters used in the shape comments:
 
 Weights are applied as ``x @ w + b`` (picoGPT's layout): ``w1`` is ``(d_model, d_ff)``. PyTorch's
 ``nn.Linear`` stores the transpose, ``(out_features, in_features)``; :mod:`attention_ref.transformer`
-converts when it reads or writes a state dict.
+converts when it reads or writes a state dict. The unchecked cores live in the internal ``_core`` module.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
-from ._validation import as_array, check_finite, check_positive_int, compute_dtype
+from . import _core
+from ._validation import as_array, check_eps, check_finite, check_positive_int, compute_dtype
 
 __all__ = ["feed_forward", "layer_norm", "positional_encoding"]
 
@@ -66,24 +65,7 @@ def positional_encoding(length: int, d_model: int) -> np.ndarray:
     """
     length = check_positive_int(length, "length")
     d_model = check_positive_int(d_model, "d_model")
-    return _sinusoids(length, d_model)
-
-
-def _sinusoids(length, d_model):
-    """Unchecked core of :func:`positional_encoding`."""
-    pos = np.arange(length, dtype=np.float64)[:, None]  # (L, 1)
-    pair = np.arange(d_model) // 2  # (d_model,): i for columns 2i and 2i+1
-    freq = 10000.0 ** (-2.0 * pair / d_model)  # (d_model,): 1 / 10000^(2i / d_model)
-    angles = pos * freq  # (L, d_model): position times each pair's speed
-    return np.where(np.arange(d_model) % 2 == 0, np.sin(angles), np.cos(angles))  # (L, d_model)
-
-
-def _layer_norm(x, gamma, beta, eps):
-    """Unchecked core of :func:`layer_norm`."""
-    mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
-    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)  # (..., 1), biased, as in PyTorch
-    x_hat = (x - mean) / np.sqrt(var + eps)  # (..., d_model): mean 0, variance 1 per position
-    return x_hat * gamma.astype(x.dtype, copy=False) + beta.astype(x.dtype, copy=False)
+    return _core.sinusoids(length, d_model)
 
 
 def layer_norm(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
@@ -146,30 +128,11 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> np.ndarray:
         if arr.shape != (d_model,):
             msg = f"{name} has shape {arr.shape} but needs shape (d_model,) = ({d_model},) for x {x.shape}"
             raise ValueError(msg)
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        msg = f"eps must be a real number, got {eps!r} of type {type(eps).__name__}"
-        raise TypeError(msg)
-    if not 0 < eps < np.inf:
-        msg = f"eps must be a positive finite number, got {eps!r}"
-        raise ValueError(msg)
+    eps = check_eps(eps)
     for name, arr in (("x", x), ("gamma", gamma), ("beta", beta)):
         check_finite(arr, name)
     x = x.astype(compute_dtype(x, gamma, beta), copy=False)
-    return _layer_norm(x, gamma, beta, eps)
-
-
-def _linear(x, w, b):
-    """Unchecked ``x @ w + b`` in ``x``'s dtype (``b`` may be None)."""
-    y = x @ w.astype(x.dtype, copy=False)  # (..., n_in) x (n_in, n_out) -> (..., n_out)
-    if b is not None:
-        y += b.astype(x.dtype, copy=False)
-    return y
-
-
-def _feed_forward(x, w1, b1, w2, b2):
-    """Unchecked core of :func:`feed_forward`."""
-    hidden = np.maximum(_linear(x, w1, b1), 0)  # (..., d_model) x (d_model, d_ff) -> (..., d_ff), ReLU
-    return _linear(hidden, w2, b2)  # (..., d_ff) x (d_ff, d_model) -> (..., d_model)
+    return _core.layer_norm(x, gamma, beta, eps)
 
 
 def feed_forward(x, w1, b1, w2, b2) -> np.ndarray:
@@ -237,4 +200,4 @@ def feed_forward(x, w1, b1, w2, b2) -> np.ndarray:
     for name, arr in (("x", x), ("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)):
         check_finite(arr, name)
     x = x.astype(compute_dtype(x, w1, b1, w2, b2), copy=False)
-    return _feed_forward(x, w1, b1, w2, b2)
+    return _core.feed_forward(x, w1, b1, w2, b2)

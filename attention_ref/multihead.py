@@ -4,17 +4,31 @@ Axis letters: ``B`` batch, ``h`` heads, ``Lq``/``Lk`` query/key lengths, ``d_mod
 ``d_head = d_model // h``.
 
 Parameters are plain NumPy arrays applied as ``x @ w + b`` (picoGPT's layout). PyTorch stores the
-transpose (``out_features, in_features``); :meth:`MultiHeadAttention.from_state_dict` converts.
+transpose (``out_features, in_features``); :meth:`MultiHeadAttention.state_dict` and
+:meth:`~MultiHeadAttention.from_state_dict` convert. A call given a ``tape`` dict records what
+:meth:`MultiHeadAttention.backward` needs, and the backward returns the gradients keyed like the state
+dict.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._parallel import matmul, one_blas_thread
-from ._state import StateReader
-from ._validation import as_array, check_finite, check_mask, check_no_overflow, check_positive_int
-from .attention import _attention_tiled
+from . import _core, _grad
+from ._parallel import one_blas_thread
+from ._state import Module, StateReader, glorot, prefixed
+from ._validation import (
+    as_array,
+    as_numeric,
+    check_backward,
+    check_finite,
+    check_flag,
+    check_mask,
+    check_no_overflow,
+    check_positive_int,
+    check_seed,
+    check_tape,
+)
 
 __all__ = ["MultiHeadAttention", "merge_heads", "split_heads"]
 
@@ -47,7 +61,7 @@ def split_heads(x, n_heads: int) -> np.ndarray:
            [[ 4,  5],
             [10, 11]]])
     """
-    x = np.asarray(x)
+    x = as_numeric(x, "x")
     n_heads = check_positive_int(n_heads, "n_heads")
     if x.ndim < 2 or x.shape[-1] % n_heads:
         msg = (
@@ -79,7 +93,7 @@ def merge_heads(x) -> np.ndarray:
     >>> bool((merge_heads(split_heads(x, 3)) == x).all())
     True
     """
-    x = np.asarray(x)
+    x = as_numeric(x, "x")
     if x.ndim < 3:
         msg = f"x has shape {x.shape}; it needs at least 3 axes (..., n_heads, L, d_head)"
         raise ValueError(msg)
@@ -87,7 +101,7 @@ def merge_heads(x) -> np.ndarray:
     return np.swapaxes(x, -2, -3).reshape(*lead, L, h * d_head)  # (..., L, h * d_head)
 
 
-class MultiHeadAttention:
+class MultiHeadAttention(Module):
     r"""Multi-head attention with learned projections, as in "Attention Is All You Need".
 
     Parameters
@@ -141,6 +155,11 @@ class MultiHeadAttention:
     ((2, 5, 8), (2, 2, 5, 5))
     >>> bool(np.allclose(w.sum(axis=-1), 1.0))
     True
+    >>> tape = {}
+    >>> out, w = mha(x, tape=tape)                             # the same call, recording for backward
+    >>> dx, _, grads = mha.backward(np.ones_like(out), tape)   # d(sum of out) / d(x, weights)
+    >>> dx.shape, grads["in_proj_weight"].shape                # keyed like state_dict()
+    ((2, 5, 8), (24, 8))
     """
 
     def __init__(self, d_model: int, n_heads: int, *, bias: bool = True, seed: int | None = None):
@@ -149,21 +168,15 @@ class MultiHeadAttention:
         if d_model % n_heads:
             msg = f"d_model = {d_model} is not divisible by n_heads = {n_heads}"
             raise ValueError(msg)
-        self.d_model, self.n_heads, self.bias = d_model, n_heads, bool(bias)
-        rng = np.random.default_rng(seed)
-        bound = np.sqrt(6.0 / (2 * d_model))
+        self.d_model, self.n_heads, self.bias = d_model, n_heads, check_flag(bias, "bias")
+        rng = np.random.default_rng(check_seed(seed))
         for name in ("w_q", "w_k", "w_v", "w_o"):
-            setattr(self, name, rng.uniform(-bound, bound, size=(d_model, d_model)))
+            setattr(self, name, glorot(rng, d_model, d_model))
         for name in ("b_q", "b_k", "b_v", "b_o"):
             setattr(self, name, np.zeros(d_model) if bias else None)
 
     def __repr__(self) -> str:
         return f"MultiHeadAttention(d_model={self.d_model}, n_heads={self.n_heads}, bias={self.bias})"
-
-    def _project(self, x, w, b):
-        w = w.astype(x.dtype, copy=False)
-        b = None if b is None else b.astype(x.dtype, copy=False)
-        return matmul(x, w, b)  # (..., L, d_in) x (d_in, d_out) + (d_out,) -> (..., L, d_out)
 
     def _check_input(self, arr, name):
         arr = as_array(arr, name, min_ndim=2)
@@ -176,7 +189,9 @@ class MultiHeadAttention:
         check_finite(arr, name)
         return arr
 
-    def __call__(self, x, context=None, *, mask=None, causal: bool = False, need_weights: bool = True):
+    def __call__(
+        self, x, context=None, *, mask=None, causal: bool = False, need_weights: bool = True, tape=None
+    ):
         """Attend from ``x`` to ``context`` (to ``x`` itself when ``context`` is None).
 
         Parameters
@@ -192,6 +207,8 @@ class MultiHeadAttention:
             Hide keys ``j > i`` (decoder self attention).
         need_weights : bool, optional
             If False, return None instead of the weights; faster (PyTorch's ``need_weights=False``).
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs (the projections and the weights).
 
         Returns
         -------
@@ -204,10 +221,8 @@ class MultiHeadAttention:
         if x.ndim != c.ndim or (x.ndim == 3 and x.shape[0] != c.shape[0]):
             msg = f"x has shape {x.shape} and context has shape {c.shape}: their batch axes must match"
             raise ValueError(msg)
-        for name, flag in (("causal", causal), ("need_weights", need_weights)):
-            if not isinstance(flag, (bool, np.bool_)):
-                msg = f"{name} must be True or False, got {flag!r}"
-                raise TypeError(msg)
+        causal, need_weights = check_flag(causal, "causal"), check_flag(need_weights, "need_weights")
+        check_tape(tape)
         dtype = np.result_type(x.dtype, c.dtype, np.float32)
         x, c = x.astype(dtype, copy=False), (x if context is None else c).astype(dtype, copy=False)
         Lq, Lk = x.shape[-2], c.shape[-2]
@@ -215,51 +230,81 @@ class MultiHeadAttention:
         if mask is not None:
             mask = check_mask(mask, "mask", scores_shape)
         with one_blas_thread():  # all products on our threads (see attention_ref._parallel)
-            return self._forward(x, c, mask, causal=bool(causal), need_weights=bool(need_weights))
+            return self._forward(x, c, mask, causal=causal, need_weights=need_weights, tape=tape)
 
-    def _forward(self, x, c, mask, *, causal=False, need_weights=True):
+    def _forward(self, x, c, mask, *, causal=False, need_weights=True, tape=None, extend=None):
+        """The unchecked forward; ``extend(k, v)`` (a KV cache) may add earlier positions' keys and values."""
         h = self.n_heads
-        if c is x:  # self attention: q, k and v from one product, x @ [w_q | w_k | w_v]
-            q, k, v = np.split(self._project(x, *self._side_by_side("qkv")), 3, axis=-1)  # (B, L, d_model)
+        if extend is not None:  # a few new positions: three small products beat joining the weights
+            q, k, v = (_core.linear(x, getattr(self, f"w_{n}"), getattr(self, f"b_{n}")) for n in "qkv")
+        elif c is x:  # self attention: q, k and v from one product, x @ [w_q | w_k | w_v]
+            q, k, v = np.split(_core.linear(x, *self._side_by_side("qkv")), 3, axis=-1)  # (B, L, d_model)
         else:  # cross attention: q from x; k and v from c, in one product c @ [w_k | w_v]
-            q = self._project(x, self.w_q, self.b_q)  # (B, Lq, d_model)
-            k, v = np.split(self._project(c, *self._side_by_side("kv")), 2, axis=-1)  # (B, Lk, d_model)
+            q = _core.linear(x, self.w_q, self.b_q)  # (B, Lq, d_model)
+            k, v = np.split(_core.linear(c, *self._side_by_side("kv")), 2, axis=-1)  # (B, Lk, d_model)
         q, k, v = (split_heads(a, h) for a in (q, k, v))  # (B, h, L, d_head) each
+        if extend is not None:  # generation: the cached keys and values of earlier positions join in
+            k, v = extend(k, v)  # (B, h, t + n, d_head) each
         check_no_overflow(q, k, v, 1 / np.sqrt(q.shape[-1]), names=("x @ w_q", "context @ w_k", "context @ w_v"))
-        heads, weights = _attention_tiled(q, k, v, mask, causal=causal, need_weights=need_weights)
+        keep = need_weights or tape is not None  # the backward needs the weights
+        heads, weights = _core.attention_tiled(q, k, v, mask, causal=causal, need_weights=keep)
+        heads = merge_heads(heads)  # (B, Lq, d_model)
         with np.errstate(over="ignore", invalid="ignore"):  # checked right below instead
-            out = self._project(merge_heads(heads), self.w_o, self.b_o)  # (B, Lq, d_model)
+            out = _core.linear(heads, self.w_o, self.b_o)  # (B, Lq, d_model)
         if not np.isfinite(out).all():  # heads are finite (a mean of finite values): w_o overflowed them
             msg = f"the output projection overflowed {out.dtype}: x or w_o holds values too large"
             raise ValueError(msg)
-        return out, weights  # weights: (B, h, Lq, Lk), or None
+        if tape is not None:
+            tape.update(x=x, context=c, q=q, k=k, v=v, weights=weights, heads=heads)
+        return out, (weights if need_weights else None)  # weights: (B, h, Lq, Lk)
+
+    def backward(self, d_out, tape):
+        """Gradients of the call that filled ``tape``, walking its forward backwards.
+
+        Parameters
+        ----------
+        d_out : ndarray, shaped like the output
+            Gradient of the loss with respect to the call's output.
+        tape : dict
+            The ``tape`` given to that call.
+
+        Returns
+        -------
+        dx : ndarray, shaped like ``x``
+            Gradient with respect to the queries' sequence. For self attention it includes the paths
+            through the keys and values, because there ``x`` plays all three roles.
+        d_context : ndarray or None
+            Gradient with respect to ``context`` (None for self attention).
+        grads : dict of str to ndarray
+            Gradients of the weights, keyed and laid out like :meth:`state_dict`.
+        """
+        d_out = check_backward(d_out, tape, "heads", "d_out")  # the output is shaped like the merged heads
+        x, c, h = tape["x"], tape["context"], self.n_heads
+        # output projection, attention, then the three input projections
+        d_heads, dw_o, db_o = _grad.linear_backward(d_out, tape["heads"], self.w_o)  # (B, Lq, d)
+        dq, dk, dv = _grad.attention_backward(
+            split_heads(d_heads, h), tape["q"], tape["k"], tape["v"], tape["weights"]
+        )  # (B, h, L, d_head) each
+        dx, dw_q, db_q = _grad.linear_backward(merge_heads(dq), x, self.w_q)  # (B, Lq, d)
+        dc_k, dw_k, db_k = _grad.linear_backward(merge_heads(dk), c, self.w_k)  # (B, Lk, d)
+        dc_v, dw_v, db_v = _grad.linear_backward(merge_heads(dv), c, self.w_v)  # (B, Lk, d)
+        biases = (db_q, db_k, db_v, db_o) if self.bias else None
+        grads = _torch_layout((dw_q, dw_k, dw_v, dw_o), biases)
+        if c is x:
+            return dx + dc_k + dc_v, None, grads
+        return dx, dc_k + dc_v, grads
 
     def _side_by_side(self, names):
         """The projections ``w_<name>`` side by side, ``(d_model, n * d_model)``, and their biases."""
         w = np.concatenate([getattr(self, f"w_{n}") for n in names], axis=1)
-        biases = [getattr(self, f"b_{n}") for n in names]
-        if all(b is None for b in biases):
+        if not self.bias:
             return w, None
-        return w, np.concatenate([np.zeros(self.d_model) if b is None else b for b in biases])
+        return w, np.concatenate([getattr(self, f"b_{n}") for n in names])
 
-    # --- moving weights to and from PyTorch ------------------------------------------------------
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters keyed as ``torch.nn.MultiheadAttention.state_dict()`` (PyTorch layout).
-
-        Examples
-        --------
-        >>> from attention_ref import MultiHeadAttention
-        >>> sorted(MultiHeadAttention(4, 2, seed=0).state_dict())
-        ['in_proj_bias', 'in_proj_weight', 'out_proj.bias', 'out_proj.weight']
-        """
-        sd = {
-            "in_proj_weight": np.concatenate([self.w_q.T, self.w_k.T, self.w_v.T]),
-            "out_proj.weight": self.w_o.T.copy(),
-        }
-        if self.bias:
-            sd["in_proj_bias"] = np.concatenate([self.b_q, self.b_k, self.b_v])
-            sd["out_proj.bias"] = self.b_o.copy()
-        return sd
+    # --- moving weights to and from PyTorch (state_dict and load_state_dict come from Module) ----
+    def _write(self, sd, prefix):
+        biases = (self.b_q, self.b_k, self.b_v, self.b_o) if self.bias else None
+        sd |= prefixed(prefix, _torch_layout((self.w_q, self.w_k, self.w_v, self.w_o), biases))
 
     @classmethod
     def from_state_dict(cls, params, n_heads: int) -> MultiHeadAttention:
@@ -292,17 +337,41 @@ class MultiHeadAttention:
 
     @classmethod
     def _read(cls, reader: StateReader, n_heads: int, prefix: str) -> MultiHeadAttention:
-        w_in = reader.take(prefix + "in_proj_weight", None)
+        """A module holding the arrays stored at ``prefix`` (no random weights drawn)."""
+        key = prefix + "in_proj_weight"
+        w_in = reader.take(key, None)
         if w_in.ndim != 2 or w_in.shape[0] != 3 * w_in.shape[1]:
-            key = prefix + "in_proj_weight"
             msg = f"params[{key!r}] has shape {w_in.shape} but needs (3 * d_model, d_model)"
             raise ValueError(msg)
-        d = w_in.shape[1]
-        has_bias = reader.has(prefix + "in_proj_bias")
-        mha = cls(d, n_heads, bias=has_bias)
-        mha.w_q, mha.w_k, mha.w_v = (w.T.copy() for w in np.split(w_in, 3))
-        mha.w_o = reader.take(prefix + "out_proj.weight", (d, d)).T.copy()
-        if has_bias:
-            mha.b_q, mha.b_k, mha.b_v = np.split(reader.take(prefix + "in_proj_bias", (3 * d,)), 3)
-            mha.b_o = reader.take(prefix + "out_proj.bias", (d,))
+        mha = cls.__new__(cls)
+        mha.d_model, mha.n_heads = w_in.shape[1], check_positive_int(n_heads, "n_heads")
+        if mha.d_model % mha.n_heads:
+            msg = f"params[{key!r}] is for d_model = {mha.d_model}, which n_heads = {mha.n_heads} does not divide"
+            raise ValueError(msg)
+        mha.bias = reader.has(prefix + "in_proj_bias")
+        mha._assign(reader, prefix)
         return mha
+
+    def _assign(self, reader: StateReader, prefix: str) -> None:
+        """Take this module's weights from ``reader`` at ``prefix`` (shapes checked against it)."""
+        d = self.d_model
+        w_in = reader.take(prefix + "in_proj_weight", (3 * d, d))  # [w_q | w_k | w_v].T
+        self.w_q, self.w_k, self.w_v = (w.T.copy() for w in np.split(w_in, 3))
+        self.w_o = reader.take(prefix + "out_proj.weight", (d, d)).T.copy()
+        if self.bias:
+            self.b_q, self.b_k, self.b_v = np.split(reader.take(prefix + "in_proj_bias", (3 * d,)), 3)
+            self.b_o = reader.take(prefix + "out_proj.bias", (d,))
+        else:
+            self.b_q = self.b_k = self.b_v = self.b_o = None
+
+
+def _torch_layout(weights, biases):
+    """``(w_q, w_k, w_v, w_o)`` and their biases (or None) keyed and laid out as PyTorch's state dict."""
+    w_q, w_k, w_v, w_o = weights
+    sd = {"in_proj_weight": np.concatenate([w_q.T, w_k.T, w_v.T])}  # in PyTorch's order of keys
+    if biases is not None:
+        sd["in_proj_bias"] = np.concatenate(biases[:3])
+    sd["out_proj.weight"] = w_o.T.copy()
+    if biases is not None:
+        sd["out_proj.bias"] = biases[3].copy()
+    return sd

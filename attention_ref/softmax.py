@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _core
 from ._validation import as_array, check_finite
 
 __all__ = ["softmax"]
-
-
-def _softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Unchecked core of :func:`softmax` (``x`` a float array, possibly holding ``-inf``)."""
-    x_max = np.max(x, axis=axis, keepdims=True)
-    x_max[~np.isfinite(x_max)] = 0  # an all -inf slice: exp(-inf - 0) = 0 everywhere
-    with np.errstate(over="ignore"):  # x - x_max below -max_float is -inf, whose exp is the right 0
-        e = np.exp(x - x_max)
-    total = np.sum(e, axis=axis, keepdims=True)
-    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
 
 
 def softmax(x, axis: int = -1) -> np.ndarray:
@@ -69,4 +60,4 @@ def softmax(x, axis: int = -1) -> np.ndarray:
         msg = f"axis {axis} is out of range for x with shape {x.shape}"
         raise ValueError(msg)
     check_finite(x, "x", allow_neg_inf=True)
-    return _softmax(x, axis=axis)
+    return _core.softmax(x, axis=axis)

@@ -1,10 +1,10 @@
-"""The Transformer of "Attention Is All You Need" in NumPy: layers, stacks, and a KV cache.
+"""The Transformer of "Attention Is All You Need" in NumPy: encoder and decoder layers and stacks.
 
 Axis letters used in the shape comments:
 
 - ``B``: batch; ``h``: heads; ``d_model``: model width; ``d_ff``: feed-forward width
-- ``Ls``: source length (encoder input); ``Lt``: target length (decoder input)
-- ``L``: length of a decoder-only sequence; ``t``: positions already in a KV cache; ``n``: new positions
+- ``Lq``/``Lk``: query/key lengths; for the encoder-decoder, ``Ls`` is the source length (encoder input,
+  the keys of cross attention) and ``Lt`` the target length (decoder input)
 
 Every module takes ``(L, d_model)`` or ``(batch, L, d_model)`` vectors (embeddings plus positions; no
 token embedding or output projection is included, exactly like ``torch.nn.Transformer``) and returns
@@ -17,34 +17,35 @@ writes, a dict of NumPy arrays keyed exactly like the ``state_dict()`` of the ma
 ``torch.nn.TransformerEncoderLayer``, ``TransformerDecoderLayer``, ``TransformerEncoder``,
 ``TransformerDecoder`` and ``Transformer`` (ReLU, ``bias=True``, any ``batch_first``; dropout is not
 used, so compare with PyTorch in ``eval()`` mode).
+
+Training: a call given a ``tape`` dict records what the module's ``backward`` needs, and
+``backward(dy, tape)`` returns the gradients of the inputs and of the parameters, the latter keyed like
+``state_dict()`` (see :mod:`attention_ref.training`). The decoder-only model and its KV cache are in
+:mod:`attention_ref.decoder_only`.
 """
 
 from __future__ import annotations
 
-import numbers
 from functools import partial
 
 import numpy as np
 
-from ._state import StateReader
-from ._validation import as_array, check_finite, check_mask, check_positive_int
-from .attention import _attention
-from .layers import _feed_forward, _layer_norm, _linear
-from .multihead import MultiHeadAttention, merge_heads, split_heads
+from . import _core, _grad
+from ._parallel import one_blas_thread
+from ._state import Module, StateReader, glorot, prefixed
+from ._validation import (
+    check_backward,
+    check_eps,
+    check_flag,
+    check_mask,
+    check_positive_int,
+    check_seed,
+    check_seq,
+    check_tape,
+)
+from .multihead import MultiHeadAttention
 
-__all__ = [
-    "Decoder",
-    "DecoderLayer",
-    "DecoderOnlyTransformer",
-    "Encoder",
-    "EncoderLayer",
-    "KVCache",
-    "Transformer",
-]
-
-
-# torch.nn.MultiheadAttention's state-dict keys, in torch's order
-_MHA_KEYS = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+__all__ = ["Decoder", "DecoderLayer", "Encoder", "EncoderLayer", "Transformer"]
 
 
 # --- checks shared by the modules ------------------------------------------------------------------
@@ -55,31 +56,7 @@ def _check_options(d_model, n_heads, d_ff, eps, norm_first):
         msg = f"d_model = {d_model} is not divisible by n_heads = {n_heads}"
         raise ValueError(msg)
     d_ff = 4 * d_model if d_ff is None else check_positive_int(d_ff, "d_ff")
-    eps, norm_first = _check_norm_options(eps, norm_first)
-    return d_model, n_heads, d_ff, eps, norm_first
-
-
-def _check_norm_options(eps, norm_first):
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        msg = f"eps must be a real number, got {eps!r} of type {type(eps).__name__}"
-        raise TypeError(msg)
-    if not 0 < eps < np.inf:
-        msg = f"eps must be a positive finite number, got {eps!r}"
-        raise ValueError(msg)
-    return float(eps), _check_flag(norm_first, "norm_first")
-
-
-def _check_seq(x, name, d_model):
-    """A sequence ``(L, d_model)`` or ``(batch, L, d_model)`` of finite numbers, as float32/64."""
-    x = as_array(x, name, min_ndim=2)
-    if x.ndim > 3 or x.shape[-1] != d_model or 0 in x.shape:
-        msg = (
-            f"{name} has shape {x.shape} but needs shape (L, d_model) or (batch, L, d_model) "
-            f"with d_model = {d_model} and L >= 1"
-        )
-        raise ValueError(msg)
-    check_finite(x, name)
-    return x
+    return d_model, n_heads, d_ff, check_eps(eps), check_flag(norm_first, "norm_first")
 
 
 def _check_pair(x, c, x_name, c_name):
@@ -98,29 +75,46 @@ def _check_mask_for(mask, name, x, n_heads, Lq, Lk):
     return check_mask(mask, name, (*x.shape[:-2], n_heads, Lq, Lk))
 
 
-def _check_flag(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        msg = f"{name} must be True or False, got {value!r}"
-        raise TypeError(msg)
-    return bool(value)
+def _record_input(tape, x):
+    """A public call's ``tape`` keeps its input: the output and its gradient are shaped like it."""
+    check_tape(tape)
+    if tape is not None:
+        tape["x"] = x
 
 
-def _glorot(rng, fan_in, fan_out):
-    """Weights uniform in +-sqrt(6 / (fan_in + fan_out)), laid out for ``x @ w``."""
-    bound = np.sqrt(6.0 / (fan_in + fan_out))
-    return rng.uniform(-bound, bound, size=(fan_in, fan_out))
+# --- the residual connection around each sublayer ---------------------------------------------------
+def _tapes(tape, *names):
+    """One empty sub-tape per name inside ``tape`` (or Nones when nothing is recorded)."""
+    if tape is None:
+        return [None] * len(names)
+    for name in names:
+        tape[name] = {}
+    return [tape[name] for name in names]
 
 
-def _residual(x, sublayer, gamma, beta, eps, norm_first):
+def _residual(x, sublayer, gamma, beta, eps, norm_first, tape=None):
     """One sublayer wrapped in its residual connection and layer norm.
 
     Post-norm (the paper): ``LayerNorm(x + sublayer(x))``. Pre-norm: ``x + sublayer(LayerNorm(x))``.
+    With a ``tape``, the sublayer and the norm record what their backward passes need.
     """
+    sub, norm = _tapes(tape, "sublayer", "norm")
     if norm_first:
-        return x + sublayer(_layer_norm(x, gamma, beta, eps))
-    return _layer_norm(x + sublayer(x), gamma, beta, eps)
+        return x + sublayer(_core.layer_norm(x, gamma, beta, eps, norm), tape=sub)
+    return _core.layer_norm(x + sublayer(x, tape=sub), gamma, beta, eps, norm)
 
 
+def _residual_backward(dy, tape, sublayer_backward, gamma, norm_first):
+    """:func:`_residual` read backwards: ``(dx, d_gamma, d_beta)``; ``sublayer_backward(d, tape) -> d_in``."""
+    if norm_first:  # y = x + sublayer(n), n = LayerNorm(x): x gets dy directly and through the sublayer
+        dx, d_gamma, d_beta = _grad.layer_norm_backward(sublayer_backward(dy, tape["sublayer"]), tape["norm"], gamma)
+        return dy + dx, d_gamma, d_beta
+    # y = LayerNorm(r), r = x + sublayer(x): r's gradient reaches x directly and through the sublayer
+    d_r, d_gamma, d_beta = _grad.layer_norm_backward(dy, tape["norm"], gamma)
+    return d_r + sublayer_backward(d_r, tape["sublayer"]), d_gamma, d_beta
+
+
+# --- reading state dicts ---------------------------------------------------------------------------
 def _count_layers(reader, prefix):
     """How many ``{prefix}layers.{i}.`` blocks a state dict holds (0, 1, 2, ... without gaps)."""
     n = 0
@@ -130,10 +124,6 @@ def _count_layers(reader, prefix):
         msg = f"params has no key starting with {prefix + 'layers.0.'!r}: a stack needs at least one layer"
         raise ValueError(msg)
     return n
-
-
-def _read_norm(reader, prefix, d_model):
-    return reader.take(prefix + "weight", (d_model,)), reader.take(prefix + "bias", (d_model,))
 
 
 def _read_attention(reader, n_heads, prefix, d_model):
@@ -150,31 +140,54 @@ def _read_attention(reader, n_heads, prefix, d_model):
 
 
 # --- layers ----------------------------------------------------------------------------------------
-class _Layer:
-    """What both layers share: the feed-forward block, its parameters, and the torch layout of them."""
+class _Layer(Module):
+    """What both layers share: the feed-forward block, the norms, and the torch layout of them."""
 
-    def _init_feed_forward(self, rng):
-        self.w1 = _glorot(rng, self.d_model, self.d_ff)  # (d_model, d_ff)
+    _attentions: tuple[tuple[str, str], ...]  # (PyTorch's name, ours) of each attention
+    _n_norms: int
+
+    def _init(self, d_model, n_heads, d_ff, eps, norm_first, seed):
+        self.d_model, self.n_heads, self.d_ff, self.eps, self.norm_first = _check_options(
+            d_model, n_heads, d_ff, eps, norm_first
+        )
+        rng = np.random.default_rng(check_seed(seed))
+        for _, attr in self._attentions:
+            setattr(self, attr, MultiHeadAttention(self.d_model, self.n_heads, seed=int(rng.integers(2**32))))
+        self.w1 = glorot(rng, self.d_model, self.d_ff)  # (d_model, d_ff)
         self.b1 = np.zeros(self.d_ff)
-        self.w2 = _glorot(rng, self.d_ff, self.d_model)  # (d_ff, d_model)
+        self.w2 = glorot(rng, self.d_ff, self.d_model)  # (d_ff, d_model)
         self.b2 = np.zeros(self.d_model)
-
-    def _ff(self, x):
-        return _feed_forward(x, self.w1, self.b1, self.w2, self.b2)  # (..., L, d_model)
-
-    def _norms(self):
-        return [(f"norm{i}", f"gamma{i}", f"beta{i}") for i in range(1, self._n_norms + 1)]
-
-    def _init_norms(self):
         for _, gamma, beta in self._norms():
             setattr(self, gamma, np.ones(self.d_model))
             setattr(self, beta, np.zeros(self.d_model))
 
+    def _ff(self, x, tape=None):
+        return _core.feed_forward(x, self.w1, self.b1, self.w2, self.b2, tape)  # (..., L, d_model)
+
+    def _ff_backward(self, dy, tape, grads):
+        dx, dw1, db1, dw2, db2 = _grad.feed_forward_backward(dy, tape, self.w1, self.w2)
+        grads |= {"linear1.weight": dw1.T, "linear1.bias": db1, "linear2.weight": dw2.T, "linear2.bias": db2}
+        return dx  # (..., L, d_model)
+
+    def _attention_backward(self, attr, grads, d_memory=None):
+        """The backward of the sublayer ``attr`` for :func:`_residual_backward`, filling ``grads``."""
+        torch_name = dict((ours, theirs) for theirs, ours in self._attentions)[attr]
+
+        def backward(d_out, tape):
+            dx, d_context, g = getattr(self, attr).backward(d_out, tape)
+            grads.update(prefixed(torch_name + ".", g))
+            if d_context is not None:  # cross attention: the keys and values came from the memory
+                d_memory[...] += d_context
+            return dx
+
+        return backward
+
+    def _norms(self):
+        return [(f"norm{i}", f"gamma{i}", f"beta{i}") for i in range(1, self._n_norms + 1)]
+
     def _write(self, sd, prefix):
         for torch_name, attr in self._attentions:
-            mha_sd = getattr(self, attr).state_dict()
-            for key in _MHA_KEYS:
-                sd[f"{prefix}{torch_name}.{key}"] = mha_sd[key]
+            getattr(self, attr)._write(sd, f"{prefix}{torch_name}.")
         sd[prefix + "linear1.weight"] = self.w1.T.copy()  # torch's Linear stores (out, in)
         sd[prefix + "linear1.bias"] = self.b1.copy()
         sd[prefix + "linear2.weight"] = self.w2.T.copy()
@@ -183,36 +196,35 @@ class _Layer:
             sd[f"{prefix}{torch_name}.weight"] = getattr(self, gamma).copy()
             sd[f"{prefix}{torch_name}.bias"] = getattr(self, beta).copy()
 
+    def _assign(self, reader, prefix):
+        d, f = self.d_model, self.d_ff
+        for torch_name, attr in self._attentions:
+            getattr(self, attr)._assign(reader, f"{prefix}{torch_name}.")
+        self.w1 = reader.take(prefix + "linear1.weight", (f, d)).T.copy()
+        self.b1 = reader.take(prefix + "linear1.bias", (f,))
+        self.w2 = reader.take(prefix + "linear2.weight", (d, f)).T.copy()
+        self.b2 = reader.take(prefix + "linear2.bias", (d,))
+        for torch_name, gamma, beta in self._norms():
+            setattr(self, gamma, reader.take(f"{prefix}{torch_name}.weight", (d,)))
+            setattr(self, beta, reader.take(f"{prefix}{torch_name}.bias", (d,)))
+
     @classmethod
     def _read(cls, reader, n_heads, prefix, *, eps, norm_first, d_model=None):
-        attns = {}
+        """A layer holding the arrays stored at ``prefix``: sizes from the shapes, no random weights drawn."""
+        layer = cls.__new__(cls)
         for torch_name, attr in cls._attentions:
-            attns[attr] = _read_attention(reader, n_heads, f"{prefix}{torch_name}.", d_model)
-            d_model = attns[attr].d_model
-        w1 = reader.take(prefix + "linear1.weight", None)
+            setattr(layer, attr, _read_attention(reader, n_heads, f"{prefix}{torch_name}.", d_model))
+            d_model = getattr(layer, attr).d_model
+        key = prefix + "linear1.weight"
+        w1 = reader.take(key, None)
         if w1.ndim != 2 or w1.shape[1] != d_model:
-            key = prefix + "linear1.weight"
             msg = f"params[{key!r}] has shape {w1.shape} but needs (d_ff, d_model = {d_model})"
             raise ValueError(msg)
-        d_ff = w1.shape[0]
-        layer = cls(d_model, n_heads, d_ff, eps=eps, norm_first=norm_first)
-        for attr, mha in attns.items():
-            setattr(layer, attr, mha)
-        layer.w1 = w1.T.copy()
-        layer.b1 = reader.take(prefix + "linear1.bias", (d_ff,))
-        layer.w2 = reader.take(prefix + "linear2.weight", (d_model, d_ff)).T.copy()
-        layer.b2 = reader.take(prefix + "linear2.bias", (d_model,))
-        for torch_name, gamma, beta in layer._norms():
-            g, b = _read_norm(reader, f"{prefix}{torch_name}.", d_model)
-            setattr(layer, gamma, g)
-            setattr(layer, beta, b)
+        layer.d_model, layer.n_heads, layer.d_ff, layer.eps, layer.norm_first = _check_options(
+            d_model, n_heads, w1.shape[0], eps, norm_first
+        )
+        layer._assign(reader, prefix)
         return layer
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays keyed like the matching PyTorch layer's ``state_dict()``."""
-        sd: dict[str, np.ndarray] = {}
-        self._write(sd, "")
-        return sd
 
     @classmethod
     def from_state_dict(cls, params, n_heads: int, *, eps: float = 1e-5, norm_first: bool = False):
@@ -236,8 +248,7 @@ class _Layer:
             An instance of the class it is called on.
         """
         reader = StateReader(params)
-        eps, norm_first = _check_norm_options(eps, norm_first)
-        layer = cls._read(reader, n_heads, "", eps=eps, norm_first=norm_first)
+        layer = cls._read(reader, n_heads, "", eps=check_eps(eps), norm_first=check_flag(norm_first, "norm_first"))
         reader.finish()
         return layer
 
@@ -318,15 +329,9 @@ class EncoderLayer(_Layer):
         norm_first: bool = False,
         seed: int | None = None,
     ):
-        self.d_model, self.n_heads, self.d_ff, self.eps, self.norm_first = _check_options(
-            d_model, n_heads, d_ff, eps, norm_first
-        )
-        rng = np.random.default_rng(seed)
-        self.self_attn = MultiHeadAttention(self.d_model, self.n_heads, seed=int(rng.integers(2**32)))
-        self._init_feed_forward(rng)
-        self._init_norms()
+        self._init(d_model, n_heads, d_ff, eps, norm_first, seed)
 
-    def __call__(self, x, *, mask=None, causal: bool = False) -> np.ndarray:
+    def __call__(self, x, *, mask=None, causal: bool = False, tape=None) -> np.ndarray:
         """Run the layer.
 
         Parameters
@@ -336,25 +341,57 @@ class EncoderLayer(_Layer):
             True = may attend; broadcastable to ``(batch, heads, L, L)``.
         causal : bool, optional
             Also hide later positions (what a decoder-only model does).
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs.
 
         Returns
         -------
         ndarray, shaped like ``x``
         """
-        x = _check_seq(x, "x", self.d_model)
-        x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+        x = check_seq(x, "x", self.d_model)
         L = x.shape[-2]
         mask = _check_mask_for(mask, "mask", x, self.n_heads, L, L)
-        causal = _check_flag(causal, "causal")
-        return self._forward(x, partial(self._self_attention, mask=mask, causal=causal))
+        causal = check_flag(causal, "causal")
+        _record_input(tape, x)
+        with one_blas_thread():
+            return self._forward(x, partial(self._self_attention, mask=mask, causal=causal), tape)
 
-    def _self_attention(self, x, *, mask, causal):
-        return self.self_attn(x, mask=mask, causal=causal, need_weights=False)[0]  # (..., L, d_model)
+    def _self_attention(self, x, *, mask, causal, tape=None):
+        return self.self_attn._forward(x, x, mask, causal=causal, need_weights=False, tape=tape)[0]  # (..., L, d_model)
 
-    def _forward(self, x, attend):
+    def _forward(self, x, attend, tape=None):
         """The layer's skeleton; ``attend`` is its self attention (full, or with a KV cache)."""
-        x = _residual(x, attend, self.gamma1, self.beta1, self.eps, self.norm_first)
-        return _residual(x, self._ff, self.gamma2, self.beta2, self.eps, self.norm_first)
+        t_attn, t_ff = _tapes(tape, "self_attn", "feed_forward")
+        x = _residual(x, attend, self.gamma1, self.beta1, self.eps, self.norm_first, t_attn)
+        return _residual(x, self._ff, self.gamma2, self.beta2, self.eps, self.norm_first, t_ff)
+
+    def backward(self, dy, tape):
+        """Gradients of the call that filled ``tape``.
+
+        Parameters
+        ----------
+        dy : ndarray, shaped like the output
+            Gradient of the loss with respect to the layer's output.
+        tape : dict
+            The ``tape`` given to that call.
+
+        Returns
+        -------
+        dx : ndarray, shaped like ``x``
+        grads : dict of str to ndarray
+            Gradients of the parameters, keyed and laid out like :meth:`state_dict`.
+        """
+        return self._backward(check_backward(dy, tape, "x"), tape)
+
+    def _backward(self, dy, tape):
+        grads = {}
+        dy, grads["norm2.weight"], grads["norm2.bias"] = _residual_backward(
+            dy, tape["feed_forward"], partial(self._ff_backward, grads=grads), self.gamma2, self.norm_first
+        )
+        dx, grads["norm1.weight"], grads["norm1.bias"] = _residual_backward(
+            dy, tape["self_attn"], self._attention_backward("self_attn", grads), self.gamma1, self.norm_first
+        )
+        return dx, grads
 
 
 class DecoderLayer(_Layer):
@@ -424,16 +461,11 @@ class DecoderLayer(_Layer):
         norm_first: bool = False,
         seed: int | None = None,
     ):
-        self.d_model, self.n_heads, self.d_ff, self.eps, self.norm_first = _check_options(
-            d_model, n_heads, d_ff, eps, norm_first
-        )
-        rng = np.random.default_rng(seed)
-        self.self_attn = MultiHeadAttention(self.d_model, self.n_heads, seed=int(rng.integers(2**32)))
-        self.cross_attn = MultiHeadAttention(self.d_model, self.n_heads, seed=int(rng.integers(2**32)))
-        self._init_feed_forward(rng)
-        self._init_norms()
+        self._init(d_model, n_heads, d_ff, eps, norm_first, seed)
 
-    def __call__(self, tgt, memory, *, tgt_mask=None, memory_mask=None, causal: bool = True) -> np.ndarray:
+    def __call__(
+        self, tgt, memory, *, tgt_mask=None, memory_mask=None, causal: bool = True, tape=None
+    ) -> np.ndarray:
         """Run the layer.
 
         Parameters
@@ -449,34 +481,81 @@ class DecoderLayer(_Layer):
             (e.g. ``padding_mask(src_lengths, Ls)``).
         causal : bool, optional
             Hide later target positions in self attention (default True, as in the paper).
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs.
 
         Returns
         -------
         ndarray, shaped like ``tgt``
         """
-        tgt = _check_seq(tgt, "tgt", self.d_model)
-        memory = _check_seq(memory, "memory", self.d_model)
-        tgt, memory = _check_pair(tgt, memory, "tgt", "memory")
-        Lt, Ls = tgt.shape[-2], memory.shape[-2]
-        tgt_mask = _check_mask_for(tgt_mask, "tgt_mask", tgt, self.n_heads, Lt, Lt)
-        memory_mask = _check_mask_for(memory_mask, "memory_mask", tgt, self.n_heads, Lt, Ls)
-        causal = _check_flag(causal, "causal")
-        return self._forward(tgt, memory, tgt_mask, memory_mask, causal)
+        tgt, memory, tgt_mask, memory_mask, causal = _check_decoder_args(
+            self, tgt, memory, tgt_mask, memory_mask, causal
+        )
+        _record_input(tape, tgt)
+        with one_blas_thread():
+            return self._forward(tgt, memory, tgt_mask, memory_mask, causal, tape)
 
-    def _forward(self, y, memory, tgt_mask, memory_mask, causal):
-        def self_attention(h):  # (..., Lt, d_model): each target position looks at the target
-            return self.self_attn(h, mask=tgt_mask, causal=causal, need_weights=False)[0]
+    def _forward(self, y, memory, tgt_mask, memory_mask, causal, tape=None):
+        def self_attention(h, tape=None):  # (..., Lt, d_model): each target position looks at the target
+            return self.self_attn._forward(h, h, tgt_mask, causal=causal, need_weights=False, tape=tape)[0]
 
-        def cross_attention(h):  # (..., Lt, d_model): each target position looks at the source
-            return self.cross_attn(h, memory, mask=memory_mask, need_weights=False)[0]
+        def cross_attention(h, tape=None):  # (..., Lt, d_model): each target position looks at the source
+            return self.cross_attn._forward(h, memory, memory_mask, need_weights=False, tape=tape)[0]
 
-        y = _residual(y, self_attention, self.gamma1, self.beta1, self.eps, self.norm_first)
-        y = _residual(y, cross_attention, self.gamma2, self.beta2, self.eps, self.norm_first)
-        return _residual(y, self._ff, self.gamma3, self.beta3, self.eps, self.norm_first)
+        t_self, t_cross, t_ff = _tapes(tape, "self_attn", "cross_attn", "feed_forward")
+        y = _residual(y, self_attention, self.gamma1, self.beta1, self.eps, self.norm_first, t_self)
+        y = _residual(y, cross_attention, self.gamma2, self.beta2, self.eps, self.norm_first, t_cross)
+        return _residual(y, self._ff, self.gamma3, self.beta3, self.eps, self.norm_first, t_ff)
+
+    def backward(self, dy, tape):
+        """Gradients of the call that filled ``tape``.
+
+        Parameters
+        ----------
+        dy : ndarray, shaped like the output
+            Gradient of the loss with respect to the layer's output.
+        tape : dict
+            The ``tape`` given to that call.
+
+        Returns
+        -------
+        d_tgt : ndarray, shaped like ``tgt``
+        d_memory : ndarray, shaped like ``memory``
+            The cross attention's keys and values came from the memory: its gradient flows there.
+        grads : dict of str to ndarray
+            Gradients of the parameters, keyed and laid out like :meth:`state_dict`.
+        """
+        return self._backward(check_backward(dy, tape, "x"), tape)
+
+    def _backward(self, dy, tape):
+        grads = {}
+        d_memory = np.zeros_like(tape["cross_attn"]["sublayer"]["context"])  # (..., Ls, d_model)
+        dy, grads["norm3.weight"], grads["norm3.bias"] = _residual_backward(
+            dy, tape["feed_forward"], partial(self._ff_backward, grads=grads), self.gamma3, self.norm_first
+        )
+        cross = self._attention_backward("cross_attn", grads, d_memory)
+        dy, grads["norm2.weight"], grads["norm2.bias"] = _residual_backward(
+            dy, tape["cross_attn"], cross, self.gamma2, self.norm_first
+        )
+        dy, grads["norm1.weight"], grads["norm1.bias"] = _residual_backward(
+            dy, tape["self_attn"], self._attention_backward("self_attn", grads), self.gamma1, self.norm_first
+        )
+        return dy, d_memory, grads
+
+
+def _check_decoder_args(module, tgt, memory, tgt_mask, memory_mask, causal):
+    """The checked arguments of a decoder layer or stack."""
+    tgt = check_seq(tgt, "tgt", module.d_model)
+    memory = check_seq(memory, "memory", module.d_model)
+    tgt, memory = _check_pair(tgt, memory, "tgt", "memory")
+    Lt, Ls = tgt.shape[-2], memory.shape[-2]
+    tgt_mask = _check_mask_for(tgt_mask, "tgt_mask", tgt, module.n_heads, Lt, Lt)
+    memory_mask = _check_mask_for(memory_mask, "memory_mask", tgt, module.n_heads, Lt, Ls)
+    return tgt, memory, tgt_mask, memory_mask, check_flag(causal, "causal")
 
 
 # --- stacks ----------------------------------------------------------------------------------------
-class _Stack:
+class _Stack(Module):
     """N identical layers, then an optional final layer norm (``norm.weight``/``norm.bias``)."""
 
     _layer_cls: type[_Layer]
@@ -495,8 +574,8 @@ class _Stack:
     ):
         n_layers = check_positive_int(n_layers, "n_layers")
         d_model, n_heads, d_ff, eps, norm_first = _check_options(d_model, n_heads, d_ff, eps, norm_first)
-        final_norm = _check_flag(final_norm, "final_norm")
-        rng = np.random.default_rng(seed)
+        final_norm = check_flag(final_norm, "final_norm")
+        rng = np.random.default_rng(check_seed(seed))
         options = {"eps": eps, "norm_first": norm_first}
         seeds = rng.integers(2**32, size=n_layers)
         self.layers = [self._layer_cls(d_model, n_heads, d_ff, seed=int(s), **options) for s in seeds]
@@ -526,8 +605,21 @@ class _Stack:
             f"norm_first={layer.norm_first})"
         )
 
-    def _final_norm(self, x):
-        return x if self.gamma is None else _layer_norm(x, self.gamma, self.beta, self.eps)
+    def _layer_tapes(self, tape):
+        """One sub-tape per layer, and one for the final norm (Nones when nothing is recorded)."""
+        if tape is None:
+            return [None] * len(self.layers), None
+        tape["layers"], tape["norm"] = [{} for _ in self.layers], {}
+        return tape["layers"], tape["norm"]
+
+    def _final_norm(self, x, tape=None):
+        return x if self.gamma is None else _core.layer_norm(x, self.gamma, self.beta, self.eps, tape)
+
+    def _final_norm_backward(self, dy, tape, grads):
+        if self.gamma is None:
+            return dy
+        dx, grads["norm.weight"], grads["norm.bias"] = _grad.layer_norm_backward(dy, tape["norm"], self.gamma)
+        return dx
 
     def _write(self, sd, prefix):
         for i, layer in enumerate(self.layers):
@@ -535,6 +627,13 @@ class _Stack:
         if self.gamma is not None:
             sd[prefix + "norm.weight"] = self.gamma.copy()
             sd[prefix + "norm.bias"] = self.beta.copy()
+
+    def _assign(self, reader, prefix):
+        for i, layer in enumerate(self.layers):
+            layer._assign(reader, f"{prefix}layers.{i}.")
+        if self.gamma is not None:
+            self.gamma = reader.take(prefix + "norm.weight", (self.d_model,))
+            self.beta = reader.take(prefix + "norm.bias", (self.d_model,))
 
     @classmethod
     def _read(cls, reader, n_heads, prefix, *, eps, norm_first):
@@ -549,14 +648,9 @@ class _Stack:
         stack.layers = layers
         stack.gamma = stack.beta = None
         if reader.has(prefix + "norm.weight") or reader.has(prefix + "norm.bias"):
-            stack.gamma, stack.beta = _read_norm(reader, prefix + "norm.", d_model)
+            stack.gamma = reader.take(prefix + "norm.weight", (d_model,))
+            stack.beta = reader.take(prefix + "norm.bias", (d_model,))
         return stack
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays keyed like the matching PyTorch stack's ``state_dict()``."""
-        sd: dict[str, np.ndarray] = {}
-        self._write(sd, "")
-        return sd
 
     @classmethod
     def from_state_dict(cls, params, n_heads: int, *, eps: float = 1e-5, norm_first: bool = False):
@@ -582,8 +676,7 @@ class _Stack:
             An instance of the class it is called on.
         """
         reader = StateReader(params)
-        eps, norm_first = _check_norm_options(eps, norm_first)
-        stack = cls._read(reader, n_heads, "", eps=eps, norm_first=norm_first)
+        stack = cls._read(reader, n_heads, "", eps=check_eps(eps), norm_first=check_flag(norm_first, "norm_first"))
         reader.finish()
         return stack
 
@@ -628,7 +721,7 @@ class Encoder(_Stack):
 
     _layer_cls = EncoderLayer
 
-    def __call__(self, x, *, mask=None, causal: bool = False) -> np.ndarray:
+    def __call__(self, x, *, mask=None, causal: bool = False, tape=None) -> np.ndarray:
         """Run every layer in turn (then the final norm, if any).
 
         Parameters
@@ -638,23 +731,39 @@ class Encoder(_Stack):
             True = may attend; broadcastable to ``(batch, heads, L, L)``.
         causal : bool, optional
             Hide later positions in every layer.
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs.
 
         Returns
         -------
         ndarray, shaped like ``x``
         """
-        x = _check_seq(x, "x", self.d_model)
-        x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+        x = check_seq(x, "x", self.d_model)
         L = x.shape[-2]
         mask = _check_mask_for(mask, "mask", x, self.n_heads, L, L)
-        causal = _check_flag(causal, "causal")
-        return self._forward(x, mask, causal)
+        causal = check_flag(causal, "causal")
+        _record_input(tape, x)
+        with one_blas_thread():
+            return self._forward(x, mask, causal, tape)
 
-    def _forward(self, x, mask, causal):
-        for layer in self.layers:
+    def _forward(self, x, mask, causal, tape=None):
+        layer_tapes, norm_tape = self._layer_tapes(tape)
+        for layer, t in zip(self.layers, layer_tapes, strict=True):
             attend = partial(layer._self_attention, mask=mask, causal=causal)
-            x = layer._forward(x, attend)  # (..., L, d_model)
-        return self._final_norm(x)
+            x = layer._forward(x, attend, t)  # (..., L, d_model)
+        return self._final_norm(x, norm_tape)
+
+    def backward(self, dy, tape):
+        """Gradients of the call that filled ``tape``: ``(dx, grads)``, grads keyed like :meth:`state_dict`."""
+        return self._backward(check_backward(dy, tape, "x"), tape)
+
+    def _backward(self, dy, tape):
+        grads = {}
+        dy = self._final_norm_backward(dy, tape, grads)
+        for i in reversed(range(len(self.layers))):
+            dy, g = self.layers[i]._backward(dy, tape["layers"][i])
+            grads |= prefixed(f"layers.{i}.", g)
+        return dy, grads
 
 
 class Decoder(_Stack):
@@ -680,7 +789,9 @@ class Decoder(_Stack):
 
     _layer_cls = DecoderLayer
 
-    def __call__(self, tgt, memory, *, tgt_mask=None, memory_mask=None, causal: bool = True) -> np.ndarray:
+    def __call__(
+        self, tgt, memory, *, tgt_mask=None, memory_mask=None, causal: bool = True, tape=None
+    ) -> np.ndarray:
         """Run every layer in turn (then the final norm, if any).
 
         Parameters
@@ -692,28 +803,42 @@ class Decoder(_Stack):
             As in :meth:`DecoderLayer.__call__`.
         causal : bool, optional
             Hide later target positions (default True).
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs.
 
         Returns
         -------
         ndarray, shaped like ``tgt``
         """
-        tgt = _check_seq(tgt, "tgt", self.d_model)
-        memory = _check_seq(memory, "memory", self.d_model)
-        tgt, memory = _check_pair(tgt, memory, "tgt", "memory")
-        Lt, Ls = tgt.shape[-2], memory.shape[-2]
-        tgt_mask = _check_mask_for(tgt_mask, "tgt_mask", tgt, self.n_heads, Lt, Lt)
-        memory_mask = _check_mask_for(memory_mask, "memory_mask", tgt, self.n_heads, Lt, Ls)
-        causal = _check_flag(causal, "causal")
-        return self._forward(tgt, memory, tgt_mask, memory_mask, causal)
+        tgt, memory, tgt_mask, memory_mask, causal = _check_decoder_args(
+            self, tgt, memory, tgt_mask, memory_mask, causal
+        )
+        _record_input(tape, tgt)
+        with one_blas_thread():
+            return self._forward(tgt, memory, tgt_mask, memory_mask, causal, tape)
 
-    def _forward(self, y, memory, tgt_mask, memory_mask, causal):
-        for layer in self.layers:
-            y = layer._forward(y, memory, tgt_mask, memory_mask, causal)  # (..., Lt, d_model)
-        return self._final_norm(y)
+    def _forward(self, y, memory, tgt_mask, memory_mask, causal, tape=None):
+        layer_tapes, norm_tape = self._layer_tapes(tape)
+        for layer, t in zip(self.layers, layer_tapes, strict=True):
+            y = layer._forward(y, memory, tgt_mask, memory_mask, causal, t)  # (..., Lt, d_model)
+        return self._final_norm(y, norm_tape)
+
+    def backward(self, dy, tape):
+        """Gradients of the call that filled ``tape``: ``(d_tgt, d_memory, grads)`` (:meth:`DecoderLayer.backward`)."""
+        return self._backward(check_backward(dy, tape, "x"), tape)
+
+    def _backward(self, dy, tape):
+        grads, d_memory = {}, 0
+        dy = self._final_norm_backward(dy, tape, grads)
+        for i in reversed(range(len(self.layers))):  # every layer's cross attention read the memory
+            dy, d_mem, g = self.layers[i]._backward(dy, tape["layers"][i])
+            d_memory = d_memory + d_mem
+            grads |= prefixed(f"layers.{i}.", g)
+        return dy, d_memory, grads
 
 
-class Transformer:
-    r"""The encoder-decoder Transformer of "Attention Is All You Need" (``torch.nn.Transformer``).
+class Transformer(Module):
+    """The encoder-decoder Transformer of "Attention Is All You Need" (``torch.nn.Transformer``).
 
     The encoder reads the whole source with self attention; the decoder reads the target so far with
     causal self attention and the encoder's output with cross attention. Like ``torch.nn.Transformer``
@@ -784,7 +909,9 @@ class Transformer:
         seed: int | None = None,
     ):
         options = {"final_norm": True, "eps": eps, "norm_first": norm_first}
-        seeds = np.random.default_rng(seed).integers(2**32, size=2)
+        n_encoder_layers = check_positive_int(n_encoder_layers, "n_encoder_layers")
+        n_decoder_layers = check_positive_int(n_decoder_layers, "n_decoder_layers")
+        seeds = np.random.default_rng(check_seed(seed)).integers(2**32, size=2)
         self.encoder = Encoder(n_encoder_layers, d_model, n_heads, d_ff, seed=int(seeds[0]), **options)
         self.decoder = Decoder(n_decoder_layers, d_model, n_heads, d_ff, seed=int(seeds[1]), **options)
 
@@ -796,8 +923,18 @@ class Transformer:
             f"d_ff={enc.d_ff}, norm_first={enc.norm_first})"
         )
 
+    @property
+    def d_model(self) -> int:
+        """Width of the vectors."""
+        return self.encoder.d_model
+
+    @property
+    def n_heads(self) -> int:
+        """Number of attention heads."""
+        return self.encoder.n_heads
+
     def __call__(
-        self, src, tgt, *, src_mask=None, tgt_mask=None, memory_mask=None, tgt_causal: bool = True
+        self, src, tgt, *, src_mask=None, tgt_mask=None, memory_mask=None, tgt_causal: bool = True, tape=None
     ) -> np.ndarray:
         """Encode ``src``, then decode ``tgt`` while attending to the encoding.
 
@@ -817,42 +954,142 @@ class Transformer:
             padded source, pass the same ``padding_mask(src_lengths, Ls)`` as ``src_mask`` and here.
         tgt_causal : bool, optional
             Causal decoder self attention (default True, as in the paper).
+        tape : dict, optional
+            An empty dict to record what :meth:`backward` needs (``tape["encoder"]`` and
+            ``tape["decoder"]`` hold the stacks' records, the attention weights among them).
 
         Returns
         -------
         ndarray, shaped like ``tgt``
             The decoder's output vectors.
         """
-        d_model = self.encoder.d_model
-        src = _check_seq(src, "src", d_model)
-        tgt = _check_seq(tgt, "tgt", d_model)
+        d_model, h = self.d_model, self.n_heads
+        src = check_seq(src, "src", d_model)
+        tgt = check_seq(tgt, "tgt", d_model)
         tgt, src = _check_pair(tgt, src, "tgt", "src")
-        Ls, Lt, h = src.shape[-2], tgt.shape[-2], self.encoder.n_heads
+        Ls, Lt = src.shape[-2], tgt.shape[-2]
         src_mask = _check_mask_for(src_mask, "src_mask", src, h, Ls, Ls)
         tgt_mask = _check_mask_for(tgt_mask, "tgt_mask", tgt, h, Lt, Lt)
         memory_mask = _check_mask_for(memory_mask, "memory_mask", tgt, h, Lt, Ls)
-        tgt_causal = _check_flag(tgt_causal, "tgt_causal")
-        memory = self.encoder._forward(src, src_mask, False)  # (..., Ls, d_model)
-        return self.decoder._forward(tgt, memory, tgt_mask, memory_mask, tgt_causal)  # (..., Lt, d_model)
+        tgt_causal = check_flag(tgt_causal, "tgt_causal")
+        _record_input(tape, tgt)
+        with one_blas_thread():
+            return self._forward(src, tgt, src_mask, tgt_mask, memory_mask, tgt_causal, tape)
+
+    def _forward(self, src, tgt, src_mask, tgt_mask, memory_mask, tgt_causal, tape=None):
+        t_enc, t_dec = _tapes(tape, "encoder", "decoder")
+        memory = self.encoder._forward(src, src_mask, False, t_enc)  # (..., Ls, d_model)
+        return self.decoder._forward(tgt, memory, tgt_mask, memory_mask, tgt_causal, t_dec)  # (..., Lt, d_model)
+
+    def backward(self, dy, tape):
+        """Gradients of the call that filled ``tape``.
+
+        Parameters
+        ----------
+        dy : ndarray, shaped like the output
+            Gradient of the loss with respect to the decoder's output.
+        tape : dict
+            The ``tape`` given to that call.
+
+        Returns
+        -------
+        d_src : ndarray, shaped like ``src``
+        d_tgt : ndarray, shaped like ``tgt``
+        grads : dict of str to ndarray
+            Gradients of the parameters, keyed and laid out like :meth:`state_dict`.
+        """
+        return self._backward(check_backward(dy, tape, "x"), tape)
+
+    def _backward(self, dy, tape):
+        d_tgt, d_memory, g_dec = self.decoder._backward(dy, tape["decoder"])
+        d_src, g_enc = self.encoder._backward(d_memory, tape["encoder"])
+        return d_src, d_tgt, prefixed("encoder.", g_enc) | prefixed("decoder.", g_dec)
+
+    @staticmethod
+    def attention_records(tape) -> dict[str, dict[str, np.ndarray]]:
+        """What every attention recorded on a call's ``tape``, keyed by the module's path.
+
+        Parameters
+        ----------
+        tape : dict
+            The ``tape`` given to a call of a :class:`Transformer`.
+
+        Returns
+        -------
+        dict of str to dict
+            ``"encoder.layers.0.self_attn"``, ``"decoder.layers.0.self_attn"``,
+            ``"decoder.layers.0.cross_attn"``, ...: each the record of that
+            :class:`~attention_ref.MultiHeadAttention` call: ``"weights"`` ``(batch, heads, Lq, Lk)``,
+            ``"x"`` (its queries' input), ``"context"`` (its keys' and values' input), ``"q"``,
+            ``"k"``, ``"v"`` (split into heads).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from attention_ref import Transformer
+        >>> model = Transformer(d_model=8, n_heads=2, n_encoder_layers=1, n_decoder_layers=1, seed=0)
+        >>> rng = np.random.default_rng(0)
+        >>> tape = {}
+        >>> out = model(rng.normal(size=(1, 5, 8)), rng.normal(size=(1, 3, 8)), tape=tape)
+        >>> for path, record in Transformer.attention_records(tape).items():
+        ...     print(path, record["weights"].shape)       # (batch, heads, Lq, Lk)
+        encoder.layers.0.self_attn (1, 2, 5, 5)
+        decoder.layers.0.self_attn (1, 2, 3, 3)
+        decoder.layers.0.cross_attn (1, 2, 3, 5)
+        """
+        if not isinstance(tape, dict) or "encoder" not in tape:
+            msg = "tape must be the dict given as tape= to a Transformer call"
+            raise TypeError(msg) if not isinstance(tape, dict) else ValueError(msg)
+        records = {}
+        for stack in ("encoder", "decoder"):
+            for i, layer in enumerate(tape[stack]["layers"]):
+                for attr in ("self_attn", "cross_attn"):
+                    if attr in layer:
+                        records[f"{stack}.layers.{i}.{attr}"] = layer[attr]["sublayer"]
+        return records
 
     def encode(self, src, *, src_mask=None) -> np.ndarray:
         """The encoder's output (the memory the decoder attends to); see :meth:`Encoder.__call__`."""
-        return self.encoder(src, mask=src_mask)
+        src = check_seq(src, "src", self.d_model)
+        L = src.shape[-2]
+        src_mask = _check_mask_for(src_mask, "src_mask", src, self.n_heads, L, L)
+        with one_blas_thread():
+            return self.encoder._forward(src, src_mask, False)
 
     def decode(self, tgt, memory, *, tgt_mask=None, memory_mask=None, tgt_causal: bool = True) -> np.ndarray:
         """The decoder's output for a given memory; see :meth:`Decoder.__call__`."""
-        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask, causal=tgt_causal)
+        tgt_causal = check_flag(tgt_causal, "tgt_causal")
+        tgt, memory, tgt_mask, memory_mask, _ = _check_decoder_args(
+            self.decoder, tgt, memory, tgt_mask, memory_mask, True
+        )
+        with one_blas_thread():
+            return self.decoder._forward(tgt, memory, tgt_mask, memory_mask, tgt_causal)
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Parameters as NumPy arrays keyed like ``torch.nn.Transformer.state_dict()``.
+    def _write(self, sd, prefix):
+        self.encoder._write(sd, prefix + "encoder.")
+        self.decoder._write(sd, prefix + "decoder.")
 
-        Load them into PyTorch with
-        ``model.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})``.
-        """
-        sd: dict[str, np.ndarray] = {}
-        self.encoder._write(sd, "encoder.")
-        self.decoder._write(sd, "decoder.")
-        return sd
+    def _assign(self, reader, prefix):
+        self.encoder._assign(reader, prefix + "encoder.")
+        self.decoder._assign(reader, prefix + "decoder.")
+
+    @classmethod
+    def _read(cls, reader, n_heads, prefix, *, eps, norm_first):
+        model = cls.__new__(cls)
+        model.encoder = Encoder._read(reader, n_heads, prefix + "encoder.", eps=eps, norm_first=norm_first)
+        model.decoder = Decoder._read(reader, n_heads, prefix + "decoder.", eps=eps, norm_first=norm_first)
+        for stack, name in ((model.encoder, "encoder."), (model.decoder, "decoder.")):
+            if stack.gamma is None:
+                msg = f"params is missing the key {prefix + name + 'norm.weight'!r}"
+                raise ValueError(msg)
+        if model.decoder.d_model != model.encoder.d_model:
+            key = prefix + "decoder.layers.0.self_attn.in_proj_weight"
+            msg = (
+                f"params[{key!r}] is for d_model = {model.decoder.d_model}, "
+                f"but the encoder has d_model = {model.encoder.d_model}"
+            )
+            raise ValueError(msg)
+        return model
 
     @classmethod
     def from_state_dict(
@@ -877,217 +1114,6 @@ class Transformer:
         Transformer
         """
         reader = StateReader(params)
-        eps, norm_first = _check_norm_options(eps, norm_first)
-        model = cls.__new__(cls)
-        model.encoder = Encoder._read(reader, n_heads, "encoder.", eps=eps, norm_first=norm_first)
-        model.decoder = Decoder._read(reader, n_heads, "decoder.", eps=eps, norm_first=norm_first)
-        for stack, prefix in ((model.encoder, "encoder."), (model.decoder, "decoder.")):
-            if stack.gamma is None:
-                msg = f"params is missing the key {prefix + 'norm.weight'!r}"
-                raise ValueError(msg)
-        if model.decoder.d_model != model.encoder.d_model:
-            key = "decoder.layers.0.self_attn.in_proj_weight"
-            msg = (
-                f"params[{key!r}] is for d_model = {model.decoder.d_model}, "
-                f"but the encoder has d_model = {model.encoder.d_model}"
-            )
-            raise ValueError(msg)
+        model = cls._read(reader, n_heads, "", eps=check_eps(eps), norm_first=check_flag(norm_first, "norm_first"))
         reader.finish()
         return model
-
-
-# --- decoder-only stack and its KV cache -----------------------------------------------------------
-class KVCache:
-    """The keys and values of every position decoded so far, for each layer of a decoder-only stack.
-
-    Made by :meth:`DecoderOnlyTransformer.new_cache` and filled by :meth:`DecoderOnlyTransformer.step`.
-    The arrays are allocated at the first step (from its batch size and dtype) with room for
-    ``capacity`` positions, and doubled whenever they fill up.
-
-    Parameters
-    ----------
-    n_layers : int
-        Number of layers of the stack it serves.
-    capacity : int, optional
-        Positions to make room for at first.
-
-    Attributes
-    ----------
-    length : int
-        Number of positions stored (the position index of the next token).
-    keys : list of (batch, heads, capacity, d_head) ndarray
-        One array per layer; only ``[..., :length, :]`` is meaningful. Empty before the first step.
-    values : list of (batch, heads, capacity, d_head) ndarray
-        Likewise for the values.
-    """
-
-    def __init__(self, n_layers: int, capacity: int = 64):
-        self.n_layers = check_positive_int(n_layers, "n_layers")
-        self.capacity = check_positive_int(capacity, "capacity")
-        self.keys: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-        self.length = 0
-
-    def __repr__(self) -> str:
-        return f"KVCache(n_layers={self.n_layers}, length={self.length}, capacity={self.capacity})"
-
-    def _allocate(self, k):
-        B, h, _, d_head = k.shape
-        shape = (B, h, self.capacity, d_head)
-        self.keys = [np.zeros(shape, k.dtype) for _ in range(self.n_layers)]
-        self.values = [np.zeros(shape, k.dtype) for _ in range(self.n_layers)]
-
-    def _grow(self, needed):
-        while self.capacity < needed:
-            self.capacity *= 2
-        pad = [(0, 0), (0, 0), (0, self.capacity - self.keys[0].shape[2]), (0, 0)]
-        self.keys = [np.pad(a, pad) for a in self.keys]
-        self.values = [np.pad(a, pad) for a in self.values]
-
-    def extend(self, layer: int, k: np.ndarray, v: np.ndarray):
-        """Store the new positions' keys and values of ``layer``; return all of them so far.
-
-        ``k`` and ``v`` are ``(batch, heads, n, d_head)`` for positions ``length .. length + n - 1``;
-        the result is ``(batch, heads, length + n, d_head)`` views. ``length`` itself is advanced by
-        the caller once every layer has stored its part.
-        """
-        if not self.keys:
-            self._allocate(k)
-        stop = self.length + k.shape[2]
-        if stop > self.capacity:
-            self._grow(stop)
-        self.keys[layer][:, :, self.length : stop] = k
-        self.values[layer][:, :, self.length : stop] = v
-        return self.keys[layer][:, :, :stop], self.values[layer][:, :, :stop]
-
-
-def _cached_self_attention(mha, x, *, cache, layer, mask):
-    """Self attention of the new positions ``x`` over every position so far, via the cache.
-
-    Only the new rows are projected; the older keys and values come from the cache. Same result as
-    ``mha(all_positions, causal=True)[0]`` restricted to the new rows.
-    """
-    h = mha.n_heads
-    q = split_heads(_linear(x, mha.w_q, mha.b_q), h)  # (B, h, n, d_head)
-    k = split_heads(_linear(x, mha.w_k, mha.b_k), h)  # (B, h, n, d_head)
-    v = split_heads(_linear(x, mha.w_v, mha.b_v), h)  # (B, h, n, d_head)
-    keys, values = cache.extend(layer, k, v)  # (B, h, t + n, d_head) each
-    heads, _ = _attention(q, keys, values, mask)  # (B, h, n, t + n) weights -> (B, h, n, d_head)
-    return _linear(merge_heads(heads), mha.w_o, mha.b_o)  # (B, n, d_model)
-
-
-class DecoderOnlyTransformer(Encoder):
-    """A decoder-only stack (GPT-style): encoder-style layers with causal self attention only.
-
-    There is no encoder and no cross attention; every layer attends to the current and earlier
-    positions. This is what ``torch.nn.TransformerEncoder`` computes with a causal mask, and
-    ``from_state_dict`` reads that module's state dict (``layers.0.self_attn.in_proj_weight``, ...,
-    ``norm.weight`` if it has a final norm). For generation, :meth:`step` feeds new positions one (or a
-    few) at a time and keeps the keys and values of the earlier ones in a :class:`KVCache`, so a new
-    token costs one row of attention per layer instead of recomputing the whole prefix.
-
-    Parameters are those of :class:`Encoder` (GPT-2 uses ``norm_first=True, final_norm=True``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from attention_ref import DecoderOnlyTransformer
-    >>> model = DecoderOnlyTransformer(n_layers=2, d_model=8, n_heads=2, seed=0)
-    >>> x = np.random.default_rng(0).normal(size=(1, 6, 8))   # (batch, L, d_model)
-    >>> full = model(x)                                         # all 6 positions at once
-    >>> cache = model.new_cache()
-    >>> rows = [model.step(x[:, i : i + 1], cache) for i in range(6)]   # one position at a time
-    >>> cache.length, rows[0].shape
-    (6, (1, 1, 8))
-    >>> bool(np.allclose(np.concatenate(rows, axis=1), full))
-    True
-    """
-
-    def __call__(self, x, *, mask=None) -> np.ndarray:
-        """Run the stack over whole sequences (causal self attention in every layer).
-
-        Parameters
-        ----------
-        x : (L, d_model) or (batch, L, d_model) array_like
-        mask : array_like of bool, optional
-            Extra mask (e.g. padding), True = may attend, broadcastable to ``(batch, heads, L, L)``;
-            combined with the causal mask.
-
-        Returns
-        -------
-        ndarray, shaped like ``x``
-        """
-        return super().__call__(x, mask=mask, causal=True)
-
-    def new_cache(self, capacity: int = 64) -> KVCache:
-        """An empty :class:`KVCache` for this stack (it grows past ``capacity`` by itself)."""
-        return KVCache(len(self.layers), capacity)
-
-    def step(self, x_new, cache: KVCache) -> np.ndarray:
-        """Feed the next position(s), reusing the cached keys and values of the earlier ones.
-
-        Parameters
-        ----------
-        x_new : (n, d_model) or (batch, n, d_model) array_like
-            The vectors of positions ``cache.length .. cache.length + n - 1`` (usually ``n = 1``; a
-            whole prompt at once also works). Add their positional encodings yourself, at those
-            positions.
-        cache : KVCache
-            From :meth:`new_cache`; extended in place, and ``cache.length`` grows by ``n``.
-
-        Returns
-        -------
-        ndarray, shaped like ``x_new``
-            The stack's output at the new positions: the same rows as ``self(x_all)`` gives for the
-            whole sequence ``x_all`` fed so far.
-
-        Notes
-        -----
-        Per layer and new token, this costs the projections of one row plus one row of attention
-        over the ``t`` cached positions (``O(t * d_model)``), instead of recomputing all ``t + 1``
-        rows (``O(t^2 * d_model + t * d_model^2)``).
-        """
-        x = _check_seq(x_new, "x_new", self.d_model)
-        if not isinstance(cache, KVCache):
-            msg = f"cache must be a KVCache from new_cache(), got {type(cache).__name__}"
-            raise TypeError(msg)
-        if cache.n_layers != len(self.layers):
-            msg = f"cache has {cache.n_layers} layers but this stack has {len(self.layers)}"
-            raise ValueError(msg)
-        unbatched = x.ndim == 2
-        x = x[None] if unbatched else x  # (B, n, d_model)
-        x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
-        if cache.keys and (cache.keys[0].shape[0] != x.shape[0] or cache.keys[0].dtype != x.dtype):
-            msg = (
-                f"x_new has batch size {x.shape[0]} and dtype {x.dtype}, but the cache holds batch size "
-                f"{cache.keys[0].shape[0]} and dtype {cache.keys[0].dtype}"
-            )
-            raise ValueError(msg)
-        t, n = cache.length, x.shape[1]
-        # (n, t + n): new row i may attend to keys 0 .. t + i (no mask needed for a single new row)
-        mask = None if n == 1 else np.tri(n, t + n, k=t, dtype=bool)
-        for i, layer in enumerate(self.layers):
-            attend = partial(_cached_self_attention, layer.self_attn, cache=cache, layer=i, mask=mask)
-            x = layer._forward(x, attend)  # (B, n, d_model)
-        cache.length += n
-        x = self._final_norm(x)
-        return x[0] if unbatched else x
-
-    def forward_incremental(self, x) -> np.ndarray:
-        """Run whole sequences one position at a time through :meth:`step` (equals ``self(x)``).
-
-        This is the token-by-token loop of generation, with the inputs known in advance: a test of the
-        cache, and the thing to time against ``self(x[:, : i + 1])`` at every ``i``.
-
-        Parameters
-        ----------
-        x : (L, d_model) or (batch, L, d_model) array_like
-
-        Returns
-        -------
-        ndarray, shaped like ``x``
-        """
-        x = _check_seq(x, "x", self.d_model)
-        cache = self.new_cache(capacity=x.shape[-2])
-        rows = [self.step(x[..., i : i + 1, :], cache) for i in range(x.shape[-2])]  # L x (..., 1, d_model)
-        return np.concatenate(rows, axis=-2)  # (..., L, d_model)

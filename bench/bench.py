@@ -33,8 +33,7 @@ import torch
 import torch.nn.functional as F
 
 import attention_ref as ar
-from attention_ref import _parallel
-from attention_ref.attention import _attention
+from attention_ref import _core, _parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,12 +184,12 @@ def bench_blockwise(rows, reps, idle, rng):
     peak = tracemalloc.get_traced_memory()[1] - before
     tracemalloc.reset_peak()
     before = tracemalloc.get_traced_memory()[0]
-    _attention(q, k, v, need_weights=False)
+    _core.attention(q, k, v, need_weights=False)
     dense_peak = tracemalloc.get_traced_memory()[1] - before
     tracemalloc.stop()
     fns = {
         "blockwise": lambda: ar.blockwise_attention(q, k, v),
-        "dense": lambda: _attention(q, k, v, need_weights=False),  # the in-place core on all the scores
+        "dense": lambda: _core.attention(q, k, v, need_weights=False),  # the in-place core on all the scores
         "tiled": lambda: ar.scaled_dot_product_attention(q, k, v, need_weights=False),
     }
     err = float(np.abs(fns["blockwise"]() - fns["tiled"]()[0]).max())

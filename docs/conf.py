@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -50,17 +51,38 @@ nb_code_prompt_show = "{type} 보기"  # {type} is translated by docs/_ext/korea
 nb_code_prompt_hide = "{type} 숨기기"
 
 
+# Distributions whose version can change what a page prints or draws: the package itself, the libraries
+# the pages import, and the notebook machinery that executes them and stores their outputs.
+_FINGERPRINT_DISTRIBUTIONS = (
+    "attention-ref",
+    "ipython",
+    "koreanize-matplotlib",  # the figures' Korean font
+    "matplotlib",
+    "myst-nb",
+    "numpy",
+    "threadpoolctl",
+)
+
+
 def _package_fingerprint() -> str:
-    """Hash of every module of attention_ref: part of the execution cache's path.
+    """Hash of every module of attention_ref and of the pages' library versions: the cache's path.
 
     The cache (jupyter-cache) reuses a page's outputs while its code cells are unchanged. Keying the
     cache directory on the package source means that any change to the package re-executes the pages,
-    so no page can show numbers computed by an older version of the code.
+    so no page can show numbers computed by an older version of the code; keying it on the installed
+    versions of ``_FINGERPRINT_DISTRIBUTIONS`` (``importlib.metadata``) does the same for an upgrade of
+    NumPy, matplotlib or myst-nb. The same sources and versions always give the same key.
     """
     h = hashlib.sha256()
     for path in sorted((ROOT / "attention_ref").rglob("*.py")):
         h.update(path.relative_to(ROOT).as_posix().encode())
         h.update(path.read_bytes())
+    for name in _FINGERPRINT_DISTRIBUTIONS:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        h.update(f"\0{name}=={version}".encode())
     return h.hexdigest()[:16]
 
 

@@ -1,4 +1,8 @@
-"""Shared fixtures: a seeded generator and torch in float64 on the CPU."""
+"""Shared fixtures: a seeded generator, and the thread counts attention's tiles run on.
+
+The PyTorch references are in tests/torch_ref.py; importing it here sets torch to float64 on one CPU
+thread for the whole session, before any test builds a torch module.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import settings
 
-torch.set_default_dtype(torch.float64)
-torch.set_num_threads(1)
+from attention_ref import _parallel
+
+from . import torch_ref  # noqa: F401 - float64 torch for every test
 
 # tests/browser checks the built site in Chromium: `nox -s browser` runs it (and sets ATTN_BROWSER)
 if not os.environ.get("ATTN_BROWSER"):
@@ -29,5 +33,8 @@ def rng() -> np.random.Generator:
     return np.random.default_rng(20240725)
 
 
-def to_torch(x: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(x))
+@pytest.fixture(params=[1, 2], ids=["serial", "threads"])
+def threads(request, monkeypatch):
+    """Run the test with the tiles in one thread, then spread over two."""
+    monkeypatch.setattr(_parallel, "MAX_THREADS", request.param)
+    return request.param

@@ -1,13 +1,13 @@
+"""Scaled dot-product attention against PyTorch: shapes, masks, dtypes, bad input, and the tiled path."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
-from attention_ref import causal_mask, padding_mask, scaled_dot_product_attention
+from attention_ref import _core, causal_mask, padding_mask, scaled_dot_product_attention
 
-from .conftest import to_torch
+from .torch_ref import sdpa, softmax_weights
 
 SHAPES = [
     # (q batch, k/v batch, Lq, Lk, d_k, d_v)
@@ -22,21 +22,11 @@ SHAPES = [
 
 
 def torch_reference(q, k, v, mask=None, causal=False, scale=None):
-    tq, tk, tv = map(to_torch, (q, k, v))
+    """torch's output, and the weights rebuilt the textbook way (torch does not return them)."""
+    out = sdpa(q, k, v, mask, causal=causal, scale=scale).numpy()
     batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    tq, tk, tv = (t.expand(*batch, *t.shape[-2:]) for t in (tq, tk, tv))
-    tm = None if mask is None else to_torch(mask)
-    out = F.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, is_causal=causal, scale=scale)
-    # torch does not return the weights: rebuild them the textbook way, independently of our code
-    s = scale if scale is not None else 1 / np.sqrt(q.shape[-1])
-    scores = tq @ tk.transpose(-1, -2) * s
-    allowed = torch.ones(scores.shape, dtype=torch.bool)
-    if causal:
-        allowed = allowed & torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool).tril()
-    if tm is not None:
-        allowed = allowed & tm
-    weights = torch.softmax(scores.masked_fill(~allowed, -torch.inf), dim=-1)
-    return out.numpy(), weights.numpy()
+    qb = np.broadcast_to(q, (*batch, *q.shape[-2:]))
+    return out, softmax_weights(qb, k, mask, causal=causal, scale=scale)
 
 
 @pytest.mark.parametrize("qb,kb,Lq,Lk,d_k,d_v", SHAPES)
@@ -181,6 +171,8 @@ V = np.zeros((2, 5, 6))
         (dict(scale=0.0), ValueError, "scale must be finite and non-zero"),
         (dict(scale="big"), TypeError, "scale must be a real number"),
         (dict(causal=1), TypeError, "causal must be True or False"),
+        (dict(need_weights=0), TypeError, "need_weights must be True or False, got 0"),
+        (dict(tiled="no"), TypeError, "tiled must be True or False, got 'no'"),
     ],
 )
 def test_bad_input(kwargs, exc, match):
@@ -203,3 +195,80 @@ def test_large_but_safe_inputs_pass():
     q = k = np.full((2, 2), 1e150)
     out, w = scaled_dot_product_attention(q, k, np.ones((2, 1)))
     assert np.isfinite(out).all() and np.isfinite(w).all()
+
+
+# --- the tiled, multi-threaded path --------------------------------------------------------------------
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of 4 KiB of scores, so that small inputs are cut into many tiles (ragged ones too)."""
+    monkeypatch.setattr(_core, "TILE_BYTES", 4096)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("mask_shape", [None, (1, 40), (2, 1, 50, 40)])
+def test_tiled_attention_matches_torch(rng, threads, small_tiles, causal, need_weights, mask_shape):
+    q, k, v = rng.normal(size=(2, 3, 50, 8)), rng.normal(size=(1, 3, 40, 8)), rng.normal(size=(1, 3, 40, 5))
+    mask = None if mask_shape is None else rng.random(mask_shape) < 0.7
+    if mask is not None:
+        mask[..., 0] = True
+    out, w = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal, need_weights=need_weights)
+    np.testing.assert_allclose(out, sdpa(q, k, v, mask, causal=causal).numpy(), rtol=0, atol=1e-13)
+    if need_weights:  # the tiles fill the same weights as one call of the core on everything
+        allowed = np.ones((50, 40), bool) if mask is None else mask
+        _, w_ref = _core.attention(q, k, v, allowed & (causal_mask(50, 40) if causal else True))
+        np.testing.assert_allclose(w, w_ref, rtol=0, atol=1e-15)
+        assert w.shape == (2, 3, 50, 40)
+    else:
+        assert w is None
+
+
+def test_tiled_and_untiled_agree(rng, monkeypatch):
+    q, k, v = (rng.normal(size=(2, 2, 64, 16)) for _ in range(3))
+    whole, w_whole = scaled_dot_product_attention(q, k, v, causal=True)  # 128 KiB of scores: one tile
+    monkeypatch.setattr(_core, "TILE_BYTES", 2048)
+    tiled, w_tiled = scaled_dot_product_attention(q, k, v, causal=True)  # 16 queries per tile
+    np.testing.assert_allclose(tiled, whole, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(w_tiled, w_whole, rtol=0, atol=1e-16)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_tiled_false_computes_everything_at_once(rng, threads, small_tiles, monkeypatch, causal, need_weights):
+    q, k, v = rng.normal(size=(2, 50, 8)), rng.normal(size=(2, 40, 8)), rng.normal(size=(2, 40, 3))
+    mask = rng.random((50, 40)) < 0.7
+    mask[:, 0] = True
+    calls = []
+    monkeypatch.setattr(_core, "run_tiles", lambda *a: calls.append(a))  # must not be reached
+    out, w = scaled_dot_product_attention(q, k, v, mask, causal=causal, need_weights=need_weights, tiled=False)
+    assert calls == []
+    np.testing.assert_allclose(out, sdpa(q, k, v, mask, causal=causal).numpy(), rtol=0, atol=1e-13)
+    monkeypatch.undo()
+    monkeypatch.setattr(_core, "TILE_BYTES", 4096)
+    tiled, w_tiled = scaled_dot_product_attention(q, k, v, mask, causal=causal, need_weights=need_weights)
+    np.testing.assert_allclose(out, tiled, rtol=0, atol=1e-15)
+    if need_weights:
+        np.testing.assert_allclose(w, w_tiled, rtol=0, atol=1e-16)
+    else:
+        assert w is None and w_tiled is None
+
+
+def test_need_weights_false_gives_the_same_output(rng):
+    q, k, v = rng.normal(size=(3, 6, 4)), rng.normal(size=(3, 9, 4)), rng.normal(size=(3, 9, 2))
+    mask = rng.random((6, 9)) < 0.5
+    mask[2] = False  # a query that sees nothing: output 0 either way
+    out, _ = scaled_dot_product_attention(q, k, v, mask=mask)
+    fast, none = scaled_dot_product_attention(q, k, v, mask=mask, need_weights=False)
+    assert none is None
+    np.testing.assert_allclose(fast, out, rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(fast[:, 2], 0.0)
+
+
+def test_batch_axes_that_only_v_has(rng):
+    q = k = rng.normal(size=(3, 4))
+    v = rng.normal(size=(2, 3, 5))
+    mask = np.ones((2, 3, 3), dtype=bool)
+    mask[1, :, 0] = False
+    out, w = scaled_dot_product_attention(q, k, v, mask=mask)
+    assert out.shape == (2, 3, 5) and w.shape == (2, 3, 3)
+    np.testing.assert_allclose(out, sdpa(q, k, v, mask).numpy(), rtol=0, atol=1e-13)

@@ -6,17 +6,11 @@ The end-to-end check (two real builds, one unseeded cell) is tests/docs/test_det
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import check_determinism as cd  # docs/_tools, on the path by pyproject.toml's pytest pythonpath
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("check_determinism", REPO / "docs/_tools/check_determinism.py")
-cd = sys.modules["check_determinism"] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(cd)
 
 
 def code(source, *outputs, tags=(), count=1):

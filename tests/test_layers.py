@@ -1,3 +1,5 @@
+"""Positional encoding, layer normalisation and the feed-forward block, against the formulas and PyTorch."""
+
 from __future__ import annotations
 
 import math
@@ -8,7 +10,7 @@ import torch
 
 from attention_ref import feed_forward, layer_norm, positional_encoding
 
-from .conftest import to_torch
+from .torch_ref import to_torch
 
 
 # --- positional encoding ---------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+"""Causal and padding masks against PyTorch's (True = may attend), and their bad input."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -25,7 +25,6 @@ import re
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from hypothesis import given, note
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -38,7 +37,7 @@ from attention_ref import (
     softmax,
 )
 
-from .conftest import to_torch
+from .torch_ref import sdpa, softmax_weights, to_torch
 
 FLOATS = [np.float32, np.float64]
 INTS = [np.int32, np.int64]
@@ -147,13 +146,8 @@ def test_padding_mask_matches_torch(data):
 # --- scaled dot-product attention -------------------------------------------------------------------
 def torch_attention(q, k, v, allowed, scale):
     """PyTorch's output and softmax weights in float64 (NaN for a query whose every key is hidden)."""
-    batch = allowed.shape[:-2]
-    tq, tk, tv = (to_torch(a.astype(np.float64)).expand(*batch, *a.shape[-2:]) for a in (q, k, v))
-    tm = to_torch(allowed)
-    out = F.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, scale=scale)
-    scores = (tq @ tk.transpose(-1, -2)) * scale
-    weights = torch.softmax(scores.masked_fill(~tm, -torch.inf), dim=-1)
-    return out.numpy(), weights.numpy()
+    q, k, v = (a.astype(np.float64) for a in (q, k, v))
+    return sdpa(q, k, v, allowed, scale=scale).numpy(), softmax_weights(q, k, allowed, scale=scale)
 
 
 @given(data=st.data())
@@ -489,7 +483,7 @@ def test_batch_axes_from_v_alone_with_a_mask():
     one = np.ones((1, 1))  # (Lq=1, d_k=1), no batch axes
     v = np.ones((2, 1, 1))  # (batch=2, Lk=1, d_v=1): the batch comes from v alone
     mask = np.ones((2, 1, 1), bool)  # broadcasts to the scores' shape (2, 1, 1), as documented
-    # raises "could not broadcast where mask from shape (2,1,1) into shape (1,1)", naming no argument
+    # this raised "could not broadcast where mask from shape (2,1,1) into shape (1,1)", naming no argument
     out, w = scaled_dot_product_attention(one, one, v, mask=mask)
     assert out.shape == (2, 1, 1) and w.shape == (2, 1, 1)
 
@@ -497,25 +491,25 @@ def test_batch_axes_from_v_alone_with_a_mask():
 def test_batch_axes_from_v_alone_shape_of_the_weights():
     out, w = scaled_dot_product_attention(np.ones((1, 1)), np.ones((1, 1)), np.ones((2, 1, 1)))
     assert out.shape == (2, 1, 1)
-    assert w.shape == (2, 1, 1)  # documented (..., Lq, Lk) with ... the broadcast batch; is (1, 1)
+    assert w.shape == (2, 1, 1)  # documented (..., Lq, Lk) with ... the broadcast batch; it was (1, 1)
 
 
 @pytest.mark.parametrize("axis", [None, "0", 0.5])
 def test_softmax_axis_of_the_wrong_type(axis):
-    # None and "0" raise TypeError "'<=' not supported between instances of 'int' and ...";
-    # 0.5 raises ValueError "axis 0.5 is out of range" (it is not out of range: it is not an integer)
+    # None and "0" raised TypeError "'<=' not supported between instances of 'int' and ...";
+    # 0.5 raised ValueError "axis 0.5 is out of range" (it is not out of range: it is not an integer)
     assert_rejected(lambda: softmax(np.ones(3), axis=axis), TypeError, ["axis"])
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_softmax_of_logits_near_the_largest_float(dtype):
     big = np.finfo(dtype).max
-    # x - max(x) = -2 * big overflows to -inf: the result [1, 0] is right, but NumPy warns
+    # x - max(x) = -2 * big overflows to -inf: the result [1, 0] was right, but NumPy warned
     np.testing.assert_array_equal(softmax(np.array([big, -big], dtype)), [1, 0])
 
 
 @pytest.mark.parametrize("causal", ["no", None, 1, np.array(True)])
 def test_multihead_causal_of_the_wrong_type(causal):
-    # scaled_dot_product_attention raises TypeError naming causal; mha(x, causal="no") is causal
+    # scaled_dot_product_attention raised TypeError naming causal, while mha(x, causal="no") was causal
     mha = MultiHeadAttention(4, 2, seed=0)
     assert_rejected(lambda: mha(np.ones((1, 3, 4)), causal=causal), TypeError, ["causal"])

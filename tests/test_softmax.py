@@ -1,3 +1,5 @@
+"""Softmax against PyTorch: stability at extreme logits, all -inf slices, dtypes, bad input."""
+
 from __future__ import annotations
 
 import numpy as np

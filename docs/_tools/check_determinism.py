@@ -30,9 +30,9 @@ __all__ = ["TIMING_TAG", "Difference", "compare_builds", "compare_notebooks", "o
 class Difference:
     """One disagreement between two builds: which page, which code cell, what differs."""
 
-    page: str  # the page's name in the book (docname), e.g. "03-self-attention"
+    page: str  # the page's name in the book (docname), e.g. "02-self-attention"
     cell: int | None  # 1-based number of the code cell in the page; None for the whole page
-    line: int | None  # line of the cell in the page's source (myst-nb's source_map), if known
+    line: int | None  # 1-based line in the page's source just after the cell's opening fence, if known
     detail: str
 
     def __str__(self) -> str:
@@ -51,8 +51,8 @@ def output_texts(cell: dict) -> list[str]:
     Streams give their text, all chunks of one stream joined in the place of the first, as the page
     shows them (``nb_merge_streams``; the kernel cuts printed text into chunks at random places). Rich
     outputs give one entry per MIME type (``image/png`` is its base64 text, so figures are compared byte
-    for byte), errors their name and value. Execution counts and metadata are left out: the reader does
-    not see them.
+    for byte), errors their name and value. Execution counts, metadata and whether a rich output was
+    displayed or was the cell's result are left out: the reader does not see them.
     """
     texts: list[str] = []
     streams: dict[str, int] = {}  # stream name -> index of its entry in texts
@@ -91,22 +91,27 @@ def _summary(a: list[str], b: list[str]) -> str:
 
 
 def _code_cells(nb: dict) -> list[tuple[int | None, dict]]:
-    """The code cells of a notebook with their source lines (``metadata.source_map`` from myst-nb)."""
+    """The code cells of a notebook with their lines in the page (``metadata.source_map`` from myst-nb)."""
     source_map = nb.get("metadata", {}).get("source_map") or []
     cells = []
     for i, cell in enumerate(nb.get("cells", [])):
         if cell.get("cell_type") == "code":
-            line = source_map[i] + 1 if i < len(source_map) else None  # source_map is 0-based
+            # source_map: 0-based index of the line after each cell's ```{code-cell} fence
+            line = source_map[i] + 1 if i < len(source_map) else None
             cells.append((line, cell))
     return cells
 
 
-def compare_notebooks(a: dict, b: dict, page: str, timing_tag: str = TIMING_TAG) -> list[Difference]:
+def compare_notebooks(
+    a: dict, b: dict, page: str, timing_tag: str = TIMING_TAG, *, outputs_only: bool = False
+) -> list[Difference]:
     """Differences between the outputs of two executions of the same page (two notebook dicts).
 
     Code cells are paired in order. A cell tagged ``timing_tag`` (in either notebook) is not compared;
     every other difference is reported, including a changed source (the builds are of different
-    sources) and a different number of code cells.
+    sources) and a different number of code cells. With ``outputs_only``, a cell whose source changed
+    is compared by its outputs alone: a refactoring (new import paths, a helper instead of a ``print``)
+    must leave what the reader sees unchanged.
     """
     cells_a, cells_b = _code_cells(a), _code_cells(b)
     if len(cells_a) != len(cells_b):
@@ -117,7 +122,7 @@ def compare_notebooks(a: dict, b: dict, page: str, timing_tag: str = TIMING_TAG)
         tags = set(ca.get("metadata", {}).get("tags", [])) | set(cb.get("metadata", {}).get("tags", []))
         if timing_tag in tags:
             continue
-        if _text(ca.get("source", "")) != _text(cb.get("source", "")):
+        if not outputs_only and _text(ca.get("source", "")) != _text(cb.get("source", "")):
             diffs.append(Difference(page, number, line, "the cell's source differs (different sources?)"))
             continue
         ta, tb = output_texts(ca), output_texts(cb)
@@ -127,12 +132,14 @@ def compare_notebooks(a: dict, b: dict, page: str, timing_tag: str = TIMING_TAG)
 
 
 def compare_builds(
-    dir_a: Path, dir_b: Path, timing_tag: str = TIMING_TAG
+    dir_a: Path, dir_b: Path, timing_tag: str = TIMING_TAG, *, outputs_only: bool = False, skip=()
 ) -> tuple[list[Difference], list[str]]:
     """Compare every executed notebook of two ``jupyter_execute`` folders.
 
     Returns the differences and notes. A page executed only by the second build is a difference (the
     first build is stale); a page only in the first is a note (a page deleted since the first build).
+    Pages named in ``skip`` are not compared (a note says so); ``outputs_only`` as in
+    :func:`compare_notebooks`.
     """
     dir_a, dir_b = Path(dir_a), Path(dir_b)
     for d in (dir_a, dir_b):
@@ -145,10 +152,12 @@ def compare_builds(
              for p in sorted(pages_b - pages_a)]
     notes = [f"{p}: only in the first build (deleted page?), not compared"
              for p in sorted(pages_a - pages_b)]
+    notes += [f"{p}: skipped, not compared" for p in sorted(set(skip) & (pages_a | pages_b))]
+    pages_a, pages_b = pages_a - set(skip), pages_b - set(skip)
     for page in sorted(pages_a & pages_b):
         nb_a = json.loads((dir_a / f"{page}.ipynb").read_text(encoding="utf-8"))
         nb_b = json.loads((dir_b / f"{page}.ipynb").read_text(encoding="utf-8"))
-        diffs += compare_notebooks(nb_a, nb_b, page, timing_tag)
+        diffs += compare_notebooks(nb_a, nb_b, page, timing_tag, outputs_only=outputs_only)
     if not pages_a & pages_b:
         diffs.append(Difference(str(dir_b), None, None, "no executed page in common: nothing compared"))
     return diffs, notes
@@ -159,15 +168,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("first", type=Path, help="jupyter_execute folder of one build")
     parser.add_argument("second", type=Path, help="jupyter_execute folder of another, clean build")
     parser.add_argument("--timing-tag", default=TIMING_TAG, help="cells with this tag are not compared")
+    parser.add_argument("--outputs-only", action="store_true",
+                        help="compare the outputs of cells whose source changed too (builds of two versions)")
+    parser.add_argument("--skip", action="append", default=[], metavar="PAGE", help="a page not to compare")
     args = parser.parse_args(argv)
     try:
-        diffs, notes = compare_builds(args.first, args.second, args.timing_tag)
+        diffs, notes = compare_builds(args.first, args.second, args.timing_tag,
+                                      outputs_only=args.outputs_only, skip=args.skip)
     except FileNotFoundError as exc:
         print(f"error: {exc}")
         return 2
     for note in notes:
         print(f"note: {note}")
-    n_pages = len(list(args.second.rglob("*.ipynb")))
+    n_pages = len(list(args.second.rglob("*.ipynb"))) - len(set(args.skip))
     if diffs:
         print(f"{len(diffs)} non-deterministic output(s) between {args.first} and {args.second}:")
         for d in diffs:

@@ -9,9 +9,11 @@ omission).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from ._validation import as_array
+from .._validation import as_array, check_finite, check_positive_int
 
 __all__ = [
     "ANSWER",
@@ -46,11 +48,11 @@ def one_hot_vectors(words) -> dict[str, np.ndarray]:
 
     Examples
     --------
-    >>> from attention_ref.toy import one_hot_vectors, SENTENCE
+    >>> from attention_ref.book.toy import one_hot_vectors, SENTENCE
     >>> one_hot_vectors(SENTENCE)['사과를']
     array([0, 1, 0])
     """
-    words = list(words)
+    words = _check_words(words, "words")
     if len(set(words)) != len(words):
         msg = f"words must be distinct, got {words}"
         raise ValueError(msg)
@@ -58,13 +60,41 @@ def one_hot_vectors(words) -> dict[str, np.ndarray]:
     return {w: eye[i] for i, w in enumerate(words)}
 
 
-def _stack(words, vectors, name) -> np.ndarray:
+def _check_words(words, name) -> list[str]:
+    """``words`` as a list: a non-empty sequence of strings (a single string is not a sequence of words)."""
+    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
+        msg = f"{name} must be a sequence of words (strings), got {type(words).__name__}"
+        raise TypeError(msg)
     words = list(words)
+    bad = [w for w in words if not isinstance(w, str)]
+    if bad:
+        msg = f"{name} must hold strings, got {type(bad[0]).__name__} {bad[0]!r}"
+        raise TypeError(msg)
+    if not words:
+        msg = f"{name} must hold at least one word, got an empty sequence"
+        raise ValueError(msg)
+    return words
+
+
+def _check_vectors(words, vectors, name) -> np.ndarray:
+    """The vectors of ``words`` stacked ``(n, d)``: 1-D, finite, of one length, one for every word."""
+    if not isinstance(vectors, Mapping):
+        msg = f"{name} must be a dict from word to vector, got {type(vectors).__name__}"
+        raise TypeError(msg)
     missing = [w for w in words if w not in vectors]
     if missing:
         msg = f"{name} has no vector for {missing}"
         raise ValueError(msg)
-    return as_array(np.stack([vectors[w] for w in words]), name, min_ndim=2)  # (n, d)
+    rows = [as_array(vectors[w], f"{name}[{w!r}]") for w in words]
+    for w, row in zip(words, rows, strict=True):
+        if row.ndim != 1 or row.shape != rows[0].shape or row.size == 0:
+            msg = (
+                f"{name}[{w!r}] has shape {row.shape}, but every vector must be 1-D, non-empty and as long "
+                f"as {name}[{words[0]!r}] {rows[0].shape}"
+            )
+            raise ValueError(msg)
+        check_finite(row, f"{name}[{w!r}]")
+    return np.stack(rows)  # (n, d)
 
 
 def toy_self_attention(words=SENTENCE, vectors=None) -> np.ndarray:
@@ -77,14 +107,15 @@ def toy_self_attention(words=SENTENCE, vectors=None) -> np.ndarray:
 
     Examples
     --------
-    >>> from attention_ref.toy import toy_self_attention
+    >>> from attention_ref.book.toy import toy_self_attention
     >>> print(toy_self_attention())
     [[1. 0. 0.]
      [0. 1. 0.]
      [0. 0. 1.]]
     """
+    words = _check_words(words, "words")
     vectors = one_hot_vectors(words) if vectors is None else vectors
-    e = _stack(words, vectors, "vectors")  # (n, d)
+    e = _check_vectors(words, vectors, "vectors")  # (n, d)
     return e @ e.T  # (n, n)
 
 
@@ -98,7 +129,7 @@ def toy_multi_head_attention(words=SENTENCE, vectors=None, heads: int = 3) -> np
 
     Examples
     --------
-    >>> from attention_ref.toy import toy_multi_head_attention
+    >>> from attention_ref.book.toy import toy_multi_head_attention
     >>> print(toy_multi_head_attention())
     [[[1. 1. 1.]
       [0. 0. 0.]
@@ -112,9 +143,7 @@ def toy_multi_head_attention(words=SENTENCE, vectors=None, heads: int = 3) -> np
       [0. 0. 0.]
       [1. 1. 1.]]]
     """
-    if isinstance(heads, bool) or not isinstance(heads, (int, np.integer)) or heads < 1:
-        msg = f"heads must be a positive integer, got {heads!r}"
-        raise ValueError(msg)
+    heads = check_positive_int(heads, "heads")
     scores = toy_self_attention(words, vectors)  # (n, n)
     return np.repeat(scores[:, :, None], heads, axis=2)  # (n, n, heads)
 
@@ -134,17 +163,19 @@ def toy_masked_attention(words=SENTENCE, vectors=None, mask=(1, 1, 0)) -> np.nda
 
     Examples
     --------
-    >>> from attention_ref.toy import toy_masked_attention
+    >>> from attention_ref.book.toy import toy_masked_attention
     >>> print(toy_masked_attention())
     [[1. 0. 0.]
      [0. 1. 0.]
      [0. 0. 0.]]
     """
-    scores = toy_self_attention(words, vectors)  # (n, n)
+    words = _check_words(words, "words")
     mask = as_array(mask, "mask", min_ndim=1)
-    if mask.shape != (scores.shape[1],):
-        msg = f"mask has shape {mask.shape} but needs one entry per word: ({scores.shape[1]},)"
+    if mask.shape != (len(words),):
+        msg = f"mask has shape {mask.shape} but needs one entry per word: ({len(words)},)"
         raise ValueError(msg)
+    check_finite(mask, "mask")
+    scores = toy_self_attention(words, vectors)  # (n, n)
     return scores * mask[None, :]  # zero whole columns
 
 
@@ -159,15 +190,17 @@ def toy_cross_attention(
 
     Examples
     --------
-    >>> from attention_ref.toy import toy_cross_attention
+    >>> from attention_ref.book.toy import toy_cross_attention
     >>> print(toy_cross_attention())
     [[1. 0.]
      [0. 1.]]
     """
+    query_words = _check_words(query_words, "query_words")
+    key_words = _check_words(key_words, "key_words")
     query_vectors = one_hot_vectors(query_words) if query_vectors is None else query_vectors
     key_vectors = one_hot_vectors(key_words) if key_vectors is None else key_vectors
-    q = _stack(query_words, query_vectors, "query_vectors")  # (n_q, d)
-    k = _stack(key_words, key_vectors, "key_vectors")  # (n_k, d)
+    q = _check_vectors(query_words, query_vectors, "query_vectors")  # (n_q, d)
+    k = _check_vectors(key_words, key_vectors, "key_vectors")  # (n_k, d)
     if q.shape[1] != k.shape[1]:
         msg = f"query vectors have length {q.shape[1]} but key vectors have length {k.shape[1]}"
         raise ValueError(msg)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from attention_ref import causal_mask, padding_mask
-from attention_ref.plotting import mask_pattern
+from attention_ref.book.plotting import mask_pattern
 
 
 @pytest.fixture(autouse=True)

@@ -167,7 +167,7 @@ def mask_pattern(
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from attention_ref import causal_mask
-    >>> from attention_ref.plotting import mask_pattern
+    >>> from attention_ref.book.plotting import mask_pattern
     >>> ax = mask_pattern(causal_mask(3), title="causal")
     >>> ax.get_title()
     'causal'

@@ -27,7 +27,8 @@ import itertools
 
 import numpy as np
 
-from ._validation import check_positive_int
+from .._validation import check_flag, check_int, check_positive_int, check_real
+from ..training.seq2seq import BOS, EOS, PAD
 
 __all__ = [
     "NOTE_PAIRS",
@@ -39,7 +40,6 @@ __all__ = [
 ]
 
 SPECIALS = ("<pad>", "<bos>", "<eos>")
-PAD, BOS, EOS = 0, 1, 2
 
 #: The two sentence pairs of the review notes; never used for training.
 NOTE_PAIRS = (
@@ -87,7 +87,7 @@ def generate_pairs() -> list[tuple[str, str]]:
 
     Examples
     --------
-    >>> from attention_ref.corpus import generate_pairs
+    >>> from attention_ref.book.corpus import generate_pairs
     >>> pairs = generate_pairs()
     >>> len(pairs)
     240
@@ -149,21 +149,24 @@ def split_corpus(pairs, test_fraction: float = 0.15, seed: int = 0):
     Raises
     ------
     ValueError
-        If ``test_fraction`` is not in (0, 1) or ``pairs`` lacks a note pair.
+        If ``test_fraction`` is not in (0, 1), ``seed`` is negative or ``pairs`` lacks a note pair.
+    TypeError
+        If ``pairs`` is not a list of pairs of strings, or ``test_fraction`` or ``seed`` is not a number.
 
     Examples
     --------
-    >>> from attention_ref.corpus import NOTE_PAIRS, generate_pairs, split_corpus
+    >>> from attention_ref.book.corpus import NOTE_PAIRS, generate_pairs, split_corpus
     >>> train, test = split_corpus(generate_pairs())
     >>> len(train), len(test)
     (204, 36)
     >>> test[:2] == list(NOTE_PAIRS) and not set(test) & set(train)
     True
     """
-    if not 0 < test_fraction < 1:
+    pairs = _check_pairs(pairs)
+    if not 0 < check_real(test_fraction, "test_fraction") < 1:
         msg = f"test_fraction must be between 0 and 1 (exclusive), got {test_fraction}"
         raise ValueError(msg)
-    pairs = [tuple(p) for p in pairs]
+    seed = check_int(seed, "seed", minimum=0, what="a non-negative integer")
     for note in NOTE_PAIRS:
         if note not in pairs:
             msg = f"pairs must contain the note pair {note}, which is always held out"
@@ -188,6 +191,40 @@ def split_corpus(pairs, test_fraction: float = 0.15, seed: int = 0):
     return train, test
 
 
+def _check_sentences(sentences, name: str) -> list[str]:
+    """``sentences`` as a list of strings (a single string is not a collection of sentences)."""
+    if isinstance(sentences, (str, bytes)) or not hasattr(sentences, "__iter__"):
+        msg = f"{name} must be a collection of sentences (strings), got {type(sentences).__name__}"
+        raise TypeError(msg)
+    sentences = list(sentences)
+    for s in sentences:
+        if not isinstance(s, str):
+            msg = f"{name} must hold strings, got {type(s).__name__} {s!r}"
+            raise TypeError(msg)
+    return sentences
+
+
+def _check_pairs(pairs) -> list[tuple[str, str]]:
+    """``pairs`` as a list of ``(japanese, english)`` tuples of strings."""
+    if isinstance(pairs, (str, bytes)) or not hasattr(pairs, "__iter__"):
+        msg = f"pairs must be a list of (japanese, english) pairs of strings, got {type(pairs).__name__}"
+        raise TypeError(msg)
+    out = []
+    for p in pairs:
+        if isinstance(p, (str, bytes)) or not hasattr(p, "__iter__"):
+            msg = f"pairs must hold (japanese, english) pairs of strings, got {type(p).__name__} {p!r}"
+            raise TypeError(msg)
+        p = tuple(p)
+        if len(p) != 2:
+            msg = f"pairs must hold (japanese, english) pairs, got one of length {len(p)}: {p!r}"
+            raise ValueError(msg)
+        if not all(isinstance(side, str) for side in p):
+            msg = f"pairs must hold pairs of strings, got {p!r}"
+            raise TypeError(msg)
+        out.append(p)
+    return out
+
+
 class Vocab:
     """Word <-> id table with the special tokens ``<pad>``, ``<bos>``, ``<eos>`` as ids 0, 1, 2.
 
@@ -198,7 +235,7 @@ class Vocab:
 
     Examples
     --------
-    >>> from attention_ref.corpus import Vocab
+    >>> from attention_ref.book.corpus import Vocab
     >>> v = Vocab(["kore wa rei desu"])
     >>> v.tokens
     ['<pad>', '<bos>', '<eos>', 'desu', 'kore', 'rei', 'wa']
@@ -209,6 +246,7 @@ class Vocab:
     """
 
     def __init__(self, sentences):
+        sentences = _check_sentences(sentences, "sentences")
         words = sorted({w for s in sentences for w in s.split()})
         self.tokens = [*SPECIALS, *words]
         self.index = {w: i for i, w in enumerate(self.tokens)}
@@ -221,6 +259,9 @@ class Vocab:
 
     def encode(self, sentence: str) -> list[int]:
         """Ids of the words of ``sentence``; an unknown word raises ``ValueError``."""
+        if not isinstance(sentence, str):
+            msg = f"sentence must be a string, got {type(sentence).__name__}"
+            raise TypeError(msg)
         unknown = [w for w in sentence.split() if w not in self.index]
         if unknown:
             msg = f"sentence {sentence!r} has words that are not in the vocabulary: {unknown}"
@@ -229,8 +270,18 @@ class Vocab:
 
     def decode(self, ids) -> str:
         """Words of ``ids`` up to the first ``<eos>``, skipping ``<pad>`` and ``<bos>``."""
+        arr = np.asarray(ids)
+        if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or (arr.size == 0 and arr.ndim == 1)):
+            msg = f"ids must be a 1-D sequence of integer token ids, got dtype {arr.dtype}"
+            raise TypeError(msg)
+        if arr.ndim != 1:
+            msg = f"ids must be a 1-D sequence of token ids, got shape {arr.shape}"
+            raise ValueError(msg)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
+            msg = f"ids must lie in [0, {len(self)}), got values from {arr.min()} to {arr.max()}"
+            raise ValueError(msg)
         words = []
-        for i in np.asarray(ids).tolist():
+        for i in arr.tolist():
             if i == EOS:
                 break
             if i not in (PAD, BOS):
@@ -257,7 +308,7 @@ def encode_batch(sentences, vocab: Vocab, *, bos: bool = False, eos: bool = Fals
 
     Examples
     --------
-    >>> from attention_ref.corpus import Vocab, encode_batch
+    >>> from attention_ref.book.corpus import Vocab, encode_batch
     >>> v = Vocab(["I hate this movie", "this is an example"])
     >>> encode_batch(["I hate this movie", "this is an example"], v, bos=True)
     array([[1, 3, 6, 9, 8],
@@ -265,11 +316,23 @@ def encode_batch(sentences, vocab: Vocab, *, bos: bool = False, eos: bool = Fals
     >>> encode_batch(["this is"], v, eos=True, length=4)
     array([[9, 7, 2, 0]])
     """
+    sentences = _check_sentences(sentences, "sentences")
+    if not sentences:
+        msg = "sentences must hold at least one sentence, got none"
+        raise ValueError(msg)
+    if not isinstance(vocab, Vocab):
+        msg = f"vocab must be a Vocab, got {type(vocab).__name__}"
+        raise TypeError(msg)
+    bos, eos = check_flag(bos, "bos"), check_flag(eos, "eos")
+    if length is not None:
+        length = check_positive_int(length, "length")
     rows = [([BOS] if bos else []) + vocab.encode(s) + ([EOS] if eos else []) for s in sentences]
     longest = max(len(r) for r in rows)
+    if longest == 0:
+        msg = "sentences are all empty (and bos and eos are off): there is no token to encode"
+        raise ValueError(msg)
     if length is None:
         length = longest
-    length = check_positive_int(length, "length")
     if length < longest:
         msg = f"length = {length} is shorter than the longest encoded sentence ({longest} tokens)"
         raise ValueError(msg)

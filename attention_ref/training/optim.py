@@ -2,12 +2,11 @@ r"""The Adam optimiser: a step size per weight, from running averages of the gra
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 
 import numpy as np
 
-from ._validation import as_array, check_finite
+from .._validation import as_array, check_finite, check_int, check_real
 
 __all__ = ["Adam", "adam_update"]
 
@@ -62,7 +61,7 @@ def adam_update(p, g, m, v, step: int, *, lr: float = 1e-3, beta1: float = 0.9, 
     Examples
     --------
     >>> import numpy as np
-    >>> from attention_ref.optim import adam_update
+    >>> from attention_ref.training import adam_update
     >>> p, m, v = adam_update(np.array([1.0, 1.0]), np.array([0.5, -20.0]), 0.0, 0.0, step=1, lr=0.1)
     >>> p.round(6)     # the first step moves every weight by lr, whatever its gradient's size
     array([0.9, 1.1])
@@ -71,26 +70,53 @@ def adam_update(p, g, m, v, step: int, *, lr: float = 1e-3, beta1: float = 0.9, 
     if g.shape != p.shape:
         msg = f"g has shape {g.shape} but must have the shape of p, {p.shape}"
         raise ValueError(msg)
-    check_finite(g, "g")
-    m, v = np.broadcast_to(as_array(m, "m"), p.shape), np.broadcast_to(as_array(v, "v"), p.shape)
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1:
-        msg = f"step must be an integer >= 1 (the first step is 1), got {step!r}"
+    m, v = as_array(m, "m"), as_array(v, "v")
+    for name, arr in (("m", m), ("v", v)):
+        try:
+            fits = np.broadcast_shapes(arr.shape, p.shape) == p.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            msg = f"{name} has shape {arr.shape} but must have the shape of p, {p.shape} (or broadcast to it)"
+            raise ValueError(msg)
+    for name, arr in (("p", p), ("g", g), ("m", m), ("v", v)):
+        check_finite(arr, name)
+    if (v < 0).any():
+        msg = "v must be non-negative: it is a running mean of squared gradients"
         raise ValueError(msg)
+    step = check_int(step, "step", minimum=1, what="an integer >= 1 (the first step is 1)")
     _check_hyper(lr, beta1, beta2, eps)
-    return _adam_update(p, g, m, v, step, lr, beta1, beta2, eps)
+    m, v = np.broadcast_to(m, p.shape), np.broadcast_to(v, p.shape)
+    return _adam_update(p, g, m, v, int(step), lr, beta1, beta2, eps)
 
 
-def _check_hyper(lr, beta1, beta2, eps):
-    if not lr > 0:
-        msg = f"lr must be positive, got {lr}"
+def _check_hyper(lr, beta1, beta2, eps, *, zero_lr=False):
+    """The hyper-parameters: ``lr`` and ``eps`` positive and finite, the betas in [0, 1).
+
+    With ``zero_lr``, ``lr`` may be 0 (where a schedule ends: ``Adam.lr`` is set between steps).
+    """
+    lr, beta1, beta2, eps = (check_real(x, n) for x, n in ((lr, "lr"), (beta1, "beta1"), (beta2, "beta2"),
+                                                            (eps, "eps")))
+    if not (0 <= lr if zero_lr else 0 < lr) or lr == np.inf:
+        msg = f"lr must be {'non-negative' if zero_lr else 'positive'} and finite, got {lr}"
         raise ValueError(msg)
     for name, beta in (("beta1", beta1), ("beta2", beta2)):
         if not 0 <= beta < 1:
             msg = f"{name} must be in [0, 1), got {beta}"
             raise ValueError(msg)
-    if not eps > 0:
-        msg = f"eps must be positive, got {eps}"
+    if not 0 < eps < np.inf:
+        msg = f"eps must be positive and finite, got {eps}"
         raise ValueError(msg)
+
+
+def _check_betas(betas):
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, Sequence):
+        msg = f"betas must be a pair (beta1, beta2) of numbers, got {betas!r} of type {type(betas).__name__}"
+        raise TypeError(msg)
+    if len(betas) != 2:
+        msg = f"betas must be a pair (beta1, beta2), got {len(betas)} values: {tuple(betas)}"
+        raise ValueError(msg)
+    return tuple(betas)
 
 
 class Adam:
@@ -108,7 +134,7 @@ class Adam:
     Examples
     --------
     >>> import numpy as np
-    >>> from attention_ref.optim import Adam
+    >>> from attention_ref.training import Adam
     >>> params = {"w": np.array([3.0])}
     >>> opt = Adam(params, lr=0.5)
     >>> for _ in range(100):                      # minimise w**2: the gradient is 2 w
@@ -121,25 +147,36 @@ class Adam:
         if not isinstance(params, MutableMapping):
             msg = f"params must be a dict of arrays, got {type(params).__name__}"
             raise TypeError(msg)
+        for k, p in params.items():
+            check_finite(as_array(p, f"params[{k!r}]"), f"params[{k!r}]")
+        betas = _check_betas(betas)
         _check_hyper(lr, *betas, eps)
-        self.params, self.lr, self.betas, self.eps = params, lr, tuple(betas), eps
+        self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
         self.t = 0
 
     def step(self, grads) -> None:
         """Update every weight of ``params`` from ``grads`` (a dict with the same keys and shapes)."""
+        if not isinstance(grads, Mapping):
+            msg = f"grads must be a dict of arrays keyed like params, got {type(grads).__name__}"
+            raise TypeError(msg)
         if set(grads) != set(self.params):
             missing, extra = sorted(set(self.params) - set(grads)), sorted(set(grads) - set(self.params))
             msg = f"grads must have the keys of params; missing {missing}, extra {extra}"
             raise ValueError(msg)
+        _check_hyper(self.lr, *self.betas, self.eps, zero_lr=True)  # lr may have been set since (a schedule)
+        checked = {}
+        for k, p in self.params.items():  # every gradient checked before any weight changes
+            g = as_array(grads[k], f"grads[{k!r}]")
+            if g.shape != np.shape(p):
+                msg = f"grads[{k!r}] has shape {g.shape} but params[{k!r}] has shape {np.shape(p)}"
+                raise ValueError(msg)
+            check_finite(g, f"grads[{k!r}]")
+            checked[k] = g
         self.t += 1
         b1, b2 = self.betas
         for k, p in self.params.items():
-            g = grads[k]
-            if g.shape != p.shape:
-                msg = f"grads[{k!r}] has shape {g.shape} but params[{k!r}] has shape {p.shape}"
-                raise ValueError(msg)
-            check_finite(g, f"grads[{k!r}]")
+            g = checked[k]
             self.params[k], self.m[k], self.v[k] = _adam_update(p, g, self.m[k], self.v[k], self.t,
                                                                  self.lr, b1, b2, self.eps)
