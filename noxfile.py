@@ -4,6 +4,7 @@
 - ``doctest``: only the doctests (package docstrings and the book's pages)
 - ``docs``: build the book (every page executed) into ``docs/_build/html``; warnings are errors
 - ``lint``: ruff
+- ``prose``: the pages' Korean spacing, and no number retyped from a cell's output (after ``docs``)
 - ``buildcheck``: the build on tiny books: a package change re-executes pages; the determinism check works
 - ``determinism``: a second clean build of the book, compared output by output with ``docs``'s build
 - ``browser``: the built site in Chromium: every page offline, typeset and in Korean; search; screenshots
@@ -49,6 +50,23 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", DOCS_OUT, *session.posargs
     )
+
+
+@nox.session(default=False)
+def prose(session: nox.Session) -> None:
+    """Check the pages' Korean prose (``nox -s docs`` first): spacing, and no number retyped from an output.
+
+    ``check_spacing.py``: particles, the copula and counters attach to the word before them.
+    ``check_numbers.py``: a number in the prose that a cell also prints must be glued from the cell.
+    """
+    jupyter = Path(DOCS_OUT).parent / "jupyter_execute"
+    if not jupyter.is_dir():
+        session.error(f"{jupyter} is missing: run `nox -s docs` first")
+    session.install("-e", ".[docs]")
+    pages = sorted(str(p) for p in Path("docs").glob("*.md"))
+    session.run("python", "docs/_tools/check_spacing.py", *pages, "README.md")
+    session.run("python", "docs/_tools/check_numbers.py", "docs", str(jupyter),
+                "--allowlist", "docs/_tools/number_allowlist.toml")
 
 
 @nox.session(default=False)

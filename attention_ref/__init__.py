@@ -18,6 +18,7 @@ from .decoder_only import DecoderOnlyTransformer, KVCache
 from .layers import feed_forward, layer_norm, positional_encoding
 from .masks import causal_mask, padding_mask
 from .multihead import MultiHeadAttention, merge_heads, split_heads
+from .scoring import additive_scores, dot_scores, scaled_dot_scores
 from .softmax import softmax
 from .transformer import Decoder, DecoderLayer, Encoder, EncoderLayer, Transformer
 
@@ -30,14 +31,17 @@ __all__ = [
     "KVCache",
     "MultiHeadAttention",
     "Transformer",
+    "additive_scores",
     "blockwise_attention",
     "causal_mask",
+    "dot_scores",
     "feed_forward",
     "layer_norm",
     "merge_heads",
     "padding_mask",
     "positional_encoding",
     "scaled_dot_product_attention",
+    "scaled_dot_scores",
     "softmax",
     "split_heads",
 ]

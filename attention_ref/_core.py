@@ -63,17 +63,19 @@ def attention(q, k, v, mask=None, scale=None, *, need_weights=True):
     return output, weights
 
 
-#: Bytes of scores a tile of :func:`attention_tiled` aims at: small enough to stay in a core's cache.
+#: Bytes of scores a tile of :func:`attention_tiled` aims at: small enough to stay in the CPU's cache
+#: (a core's L2 on some machines, the shared L3 on others) while the softmax passes over it.
 TILE_BYTES = 1 << 21
 
 
 def attention_tiled(q, k, v, mask=None, scale=None, *, causal=False, need_weights=True):
     """:func:`attention` (with ``causal`` ANDed into ``mask``), computed tile by tile on all cores.
 
-    A tile is one batch entry and a block of consecutive queries, small enough that its scores stay in
-    the cache while the softmax passes over them. Each row of the result depends only on its own query,
-    so the tiles are independent: :func:`~attention_ref._parallel.run_tiles` runs them in threads. With
-    ``causal``, a block of queries ``i0 .. i1 - 1`` sees no key after ``i1 - 1``: those keys are skipped.
+    A tile is one batch entry and a block of consecutive queries, small enough (:data:`TILE_BYTES`) that
+    its scores stay in the cache while the softmax passes over them. Each row of the result depends only
+    on its own query, so the tiles are independent: :func:`~attention_ref._parallel.run_tiles` runs them
+    in threads. With ``causal``, a block of queries ``i0 .. i1 - 1`` sees no key after ``i1 - 1``: those
+    keys are skipped.
     """
     batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     Lq, Lk, d_v = q.shape[-2], k.shape[-2], v.shape[-1]

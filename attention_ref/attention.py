@@ -10,10 +10,15 @@ Axis letters used in the shape comments:
 from __future__ import annotations
 
 from . import _core
+from ._core import TILE_BYTES
 from ._validation import check_flag, check_mask, check_no_overflow, check_qkv, check_scale
 from .masks import causal_mask
 
-__all__ = ["scaled_dot_product_attention"]
+__all__ = ["TILE_BYTES", "scaled_dot_product_attention"]
+
+TILE_BYTES: int = TILE_BYTES
+"""Bytes of attention scores per tile (2 MiB): :func:`scaled_dot_product_attention` cuts larger inputs
+into tiles of queries whose scores take at most this much (at least 16 queries per tile)."""
 
 
 def scaled_dot_product_attention(

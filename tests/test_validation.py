@@ -353,6 +353,22 @@ SPECS = [
     Spec("scaled_dot_product_attention",
          lambda: (ar.scaled_dot_product_attention, {"q": Q, "k": K, "v": VV}),
          {**qkv_faults(), **attention_args(), "need_weights": FLAG, "tiled": FLAG}),
+    Spec("dot_scores", lambda: (ar.dot_scores, {"q": Q, "k": K}), {
+        "q": array_faults(Q.shape, shapes=[(4,), (2, 0, 4)]),
+        "k": array_faults(K.shape, shapes=[(2, 5, 3), (3, 5, 4)]),
+    }),
+    Spec("scaled_dot_scores", lambda: (ar.scaled_dot_scores, {"q": Q, "k": K}), {
+        "q": array_faults(Q.shape, shapes=[(4,), (2, 0, 4)]),
+        "k": array_faults(K.shape, shapes=[(2, 5, 3), (3, 5, 4)]),
+    }),
+    Spec("additive_scores", lambda: (ar.additive_scores, {"q": Q, "k": VV, "w_q": np.ones((4, 3)),
+                                                          "w_k": np.ones((6, 3)), "v": np.ones(3)}), {
+        "q": array_faults(Q.shape, shapes=[(4,), (2, 0, 4), (2, 3, 5)]),
+        "k": array_faults(VV.shape, shapes=[(6,), (3, 5, 6), (2, 5, 4)]),
+        "w_q": array_faults((4, 3), shapes=[(4,), (5, 3), (4, 0)]),
+        "w_k": array_faults((6, 3), shapes=[(6, 2), (4, 3), (6, 3, 1)]),
+        "v": array_faults((3,), shapes=[(2,), (3, 1)]),
+    }),
     Spec("blockwise_attention", lambda: (ar.blockwise_attention, {"q": Q, "k": K, "v": VV}),
          {**qkv_faults(), **attention_args(), "block_q": int_faults(), "block_k": int_faults(),
           "return_stats": FLAG}),
