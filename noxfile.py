@@ -5,6 +5,7 @@
 - ``docs``: build the book (every page executed) into ``docs/_build/html``; warnings are errors
 - ``lint``: ruff
 - ``prose``: the pages' Korean spacing, and no number retyped from a cell's output (after ``docs``)
+- ``dist``: the sdist and wheel built and checked (twine); the GitHub workflows validated offline
 - ``buildcheck``: the build on tiny books: a package change re-executes pages; the determinism check works
 - ``determinism``: a second clean build of the book, compared output by output with ``docs``'s build
 - ``browser``: the built site in Chromium: every page offline, typeset and in Korean; search; screenshots
@@ -67,6 +68,36 @@ def prose(session: nox.Session) -> None:
     session.run("python", "docs/_tools/check_spacing.py", *pages, "README.md")
     session.run("python", "docs/_tools/check_numbers.py", "docs", str(jupyter),
                 "--allowlist", "docs/_tools/number_allowlist.toml")
+
+
+@nox.session(default=False)
+def dist(session: nox.Session) -> None:
+    """Build the sdist and the wheel into ``dist/`` and check them; validate the GitHub workflows offline.
+
+    ``twine check`` reads the package metadata (the README as long description); the wheel must hold
+    every sub-package. The workflows cannot run here, so their YAML is checked against the schema that
+    ``check-jsonschema`` ships (no download).
+    """
+    session.install("build", "twine", "check-jsonschema")
+    out = Path(session.create_tmp()) / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(out), ".")
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in out.iterdir()))
+    session.run("python", "-c", WHEEL_CHECK, str(out))
+    workflows = sorted(str(p) for p in Path(".github/workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+
+
+WHEEL_CHECK = """
+import sys, zipfile, pathlib
+wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
+names = set(zipfile.ZipFile(wheel).namelist())
+need = ["attention_ref/__init__.py", "attention_ref/training/__init__.py", "attention_ref/book/__init__.py",
+        "attention_ref/transformer.py", "attention_ref/_core.py"]
+missing = [n for n in need if n not in names]
+assert not missing, f"{wheel.name} lacks {missing}"
+print(f"{wheel.name}: {len(names)} files, every sub-package present")
+"""
 
 
 @nox.session(default=False)

@@ -29,6 +29,7 @@ extensions = [
     "sphinx-mathjax-offline",  # MathJax 3 and its fonts served from _static/mathjax: no CDN
     "korean_interface",  # docs/_ext: theme and search-page strings in Korean (docs/locale/ko)
     "notebook_download",  # docs/_ext: each page's executed notebook (.ipynb, with outputs) to download
+    "figure_alt",  # docs/_ext: a figure's image gets its caption as alt text, not its hashed file name
 ]
 # Korean interface strings (sphinx.po overrides Sphinx's catalog; absolute: Sphinx resolves some
 # lookups from the current directory)

@@ -56,7 +56,7 @@ PAGE_STATE = """() => {
     mathUntypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60)),
     mathErrors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 60)),
     rawTeX: ['$$', '\\\\(', '\\\\[', '\\\\begin{'].filter(s => prose.textContent.includes(s)),
-    images: [...document.images].map(i => ({src: i.currentSrc || i.src,
+    images: [...document.images].map(i => ({src: i.currentSrc || i.src, alt: i.alt,
                                            ok: i.complete && i.naturalWidth > 0})),
     text: document.body.innerText,
     chrome,
@@ -80,6 +80,9 @@ def test_page_is_offline_typeset_and_korean(visit, base_url, html_page):
     assert not state["rawTeX"], f"raw TeX left in the text: {state['rawTeX']}"
     broken = [i["src"] for i in state["images"] if not i["ok"]]
     assert not broken, f"images that did not load: {broken}"
+    # a figure's alt text is its caption (docs/_ext/figure_alt.py), never the image's file name
+    unnamed = [i["src"] for i in state["images"] if not i["alt"].strip() or i["alt"].endswith((".png", ".svg"))]
+    assert not unnamed, f"images whose alt text is empty or a file name: {unnamed}"
     if state["mathTotal"]:
         fonts = [u for u in v.requests if "/_static/mathjax/" in u and u.endswith(".woff")]
         assert fonts, "MathJax drew formulas without loading its fonts from the site"
