@@ -12,12 +12,15 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
+from book_site import site_settings  # noqa: E402  (docs/_ext, just put on the path)
+
 project = "어텐션 메커니즘 교과서"
 author = "attention-ref 기여자"
 copyright = "2026, attention-ref 기여자"
 language = "ko"
 
 extensions = [
+    "book_site",  # docs/_ext: where the site is hosted and the repository lives (book_site_url, book_repository)
     "myst_nb",
     "stream_merge",  # docs/_ext: a cell's printed chunks joined exactly (same text on every build)
     "sphinx.ext.autodoc",
@@ -39,6 +42,12 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints", "README.md"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+
+# --- where the book lives -------------------------------------------------------------------------
+# ATTN_SITE_URL / ATTN_REPOSITORY, or GITHUB_REPOSITORY on GitHub Actions (docs/_ext/book_site.py);
+# both None for a build on one's own machine.
+book_repository, book_site_url = site_settings(os.environ)
+book_branch = os.environ.get("GITHUB_REF_NAME") or "main"
 
 # --- MyST and notebook execution ------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from .._validation import check_int, check_real
 
-__all__ = ["best_time", "check", "cpu_name", "markdown_table", "md_table", "peak_bytes"]
+__all__ = ["best_time", "check", "cpu_name", "glue", "markdown_table", "md_table", "peak_bytes"]
 
 
 def _check_callable(f, name: str) -> None:
@@ -267,6 +267,42 @@ def md_table(header, rows):
     from IPython.display import Markdown
 
     return Markdown(text)
+
+
+def glue(name: str, value, display: bool = True) -> None:
+    """Keep ``value`` under ``name`` for the page's text (myst-nb's ``glue``), or just show it elsewhere.
+
+    In the book's build, the prose takes numbers from the cells with ``{glue:text}`name```: this is
+    ``myst_nb.glue`` then. A downloaded notebook, run in a Jupyter that has no myst-nb, has its text
+    already filled in; there ``glue`` only displays ``value`` (when ``display`` is true), so that the
+    same cells run unchanged.
+
+    Parameters
+    ----------
+    name : str
+        The key the page's text refers to.
+    value
+        What to keep: a number, a string or anything IPython can display.
+    display : bool, optional
+        Whether the cell also shows ``value``.
+
+    Examples
+    --------
+    >>> from attention_ref.book.pages import glue
+    >>> glue("n_heads", 4, display=False)  # shows nothing, with or without myst-nb
+    """
+    if not isinstance(name, str) or not name:
+        msg = f"name must be a non-empty str, got {name!r}"
+        raise TypeError(msg)
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:  # a notebook outside the build
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
 
 
 def check(label: str, value, *, expected: bool = True, end: str = "\n") -> None:
