@@ -1,24 +1,40 @@
-"""Offer each chapter as a Jupyter notebook *with its outputs*, from the page's download menu.
+"""Offer each chapter as a clean Jupyter notebook *with its outputs*, and a wheel of the package to run it.
 
 myst-nb writes every notebook page as a notebook to ``<outdir>/../jupyter_execute/<docname>.ipynb``;
 in ``nb_execution_mode = "cache"`` that file has the cells but no outputs (myst-nb 1.4 writes the
 notebook it read, not the one it merged with the cache). So for each such page this merges the outputs
 back from the execution cache (jupyter-cache, the same lookup myst-nb makes: images stay embedded),
-writes the result next to the page's source in ``_sources/``, and sets ``ipynb_source``, which makes
+makes the notebook clean Jupyter (``clean_notebook``: no MyST-only syntax, an install cell first),
+writes it next to the page's source in ``_sources/``, and sets ``ipynb_source``, which makes
 sphinx-book-theme add a ``.ipynb`` entry to its download menu (it does this by itself only for pages
 written as .ipynb).
+
+The install cell fetches ``wheels/attention_ref-<version>-py3-none-any.whl`` from the site: this
+extension builds that wheel (``pip wheel``, cached by the package's sources) into the site. Where the
+site is hosted comes from ``book_site_url`` (``docs/_ext/book_site.py``); a local build points the cell
+at its own output folder. Where the repository is known (``book_repository``), each page gets a
+"Colab에서 열기" link to its notebook on the ``notebooks`` branch, which the Pages workflow publishes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nbformat
+from clean_notebook import Resolver, citation_text, clean_notebook
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
+
+WHEEL_DIR = "wheels"
+NOTEBOOK_BRANCH = "notebooks"  # where the Pages workflow publishes the clean notebooks (for Colab)
+COLAB = "https://colab.research.google.com/github"
 
 
 def executed_notebook(app: Sphinx, docname: str) -> Path | None:
@@ -27,6 +43,11 @@ def executed_notebook(app: Sphinx, docname: str) -> Path | None:
         return None
     path = Path(config.output_folder, *f"{docname}.ipynb".split("/"))
     return path if path.is_file() else None
+
+
+def colab_url(repository: str, docname: str) -> str:
+    """The Colab address of page ``docname``'s notebook on the repository's notebooks branch."""
+    return f"{COLAB}/{repository}/blob/{NOTEBOOK_BRANCH}/{docname}.ipynb"
 
 
 def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
@@ -38,8 +59,30 @@ def offer_notebook(app: Sphinx, pagename: str, templatename: str, context: dict,
     name = f"{pagename}.ipynb"
     target = Path(app.outdir, "_sources", *name.split("/"))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(nbformat.writes(with_outputs(app, source)), encoding="utf-8")
+    nb = clean_notebook(with_outputs(app, source), resolver(app), pagename, install=install_source(app))
+    target.write_text(nbformat.writes(nb), encoding="utf-8")
     context["ipynb_source"] = name
+
+
+def add_colab_button(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """A "Colab에서 열기" button in the page's header, after the theme has made its buttons."""
+    repository = app.config.book_repository
+    if not repository or not context.get("ipynb_source") or "header_buttons" not in context:
+        return
+    context["header_buttons"].insert(0, {
+        "type": "group",
+        "tooltip": "Colab에서 열기",
+        "icon": "fas fa-rocket",
+        "label": "launch-buttons",
+        "buttons": [{
+            "type": "link",
+            "text": "Colab에서 열기",
+            "tooltip": "이 장의 노트북을 Google Colab에서 엽니다",
+            "icon": "_static/images/logo_colab.png",
+            "url": colab_url(repository, pagename),
+            "label": "colab-button",
+        }],
+    })
 
 
 def with_outputs(app: Sphinx, path: Path) -> nbformat.NotebookNode:
@@ -59,7 +102,89 @@ def has_outputs(nb: nbformat.NotebookNode) -> bool:
     return any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
+# --- what the pages refer to -------------------------------------------------------------------------
+def resolver(app: Sphinx) -> Resolver:
+    """Equation numbers, section labels, page titles and citations, read once from the build."""
+    cached = getattr(app, "_clean_notebook_resolver", None)
+    if cached is not None:
+        return cached
+    env = app.env
+    math = env.get_domain("math")
+    std = env.get_domain("std")
+    equations = {label: number for label, (_doc, number) in math.data["objects"].items()}
+    labels = {name: (doc, anchor, title) for name, (doc, anchor, title) in std.data["labels"].items() if title}
+    titles = {doc: title.astext() for doc, title in env.titles.items()}
+    citations = {}
+    from pybtex.database import parse_file
+
+    for bib in app.config.bibtex_bibfiles:
+        for key, entry in parse_file(str(Path(app.confdir, bib)), bib_format="bibtex").entries.items():
+            citations[key] = citation_text(entry)
+
+    def include(arg: str, options: dict[str, str]) -> str:
+        import yaml
+        from sphinx.directives.code import LiteralIncludeReader
+
+        parsed: dict[str, Any] = {}
+        for key, value in options.items():
+            value = yaml.safe_load(value) if value else None  # MyST reads option values as YAML
+            parsed[key] = int(value) if key in {"dedent", "lineno-start"} and value is not None else value
+        text, _ = LiteralIncludeReader(Path(app.confdir, arg), parsed, app.config).read()
+        return text
+
+    app._clean_notebook_resolver = Resolver(equations, labels, titles, citations, include, app.config.book_site_url)
+    return app._clean_notebook_resolver
+
+
+def forget_resolver(app: Sphinx, env: Any) -> None:
+    app._clean_notebook_resolver = None  # a new read: equation numbers and titles may have changed
+
+
+# --- the wheel the install cell fetches --------------------------------------------------------------
+def _root(app: Sphinx) -> Path:
+    return Path(app.confdir).resolve().parent
+
+
+def wheel_name(app: Sphinx) -> str:
+    import tomllib
+
+    project = tomllib.loads((_root(app) / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return f"{project['name'].replace('-', '_')}-{project['version']}-py3-none-any.whl"
+
+
+def install_source(app: Sphinx) -> tuple[str, str]:
+    """``(site, wheel path)`` for the install cell: the hosted site, or this build's own folder."""
+    site = app.config.book_site_url or Path(app.outdir).resolve().as_uri() + "/"
+    return site, f"{WHEEL_DIR}/{wheel_name(app)}"
+
+
+def build_wheel(app: Sphinx, exception: Exception | None) -> None:
+    """Put the package's wheel into the site (built once per version of its sources and metadata)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    root = _root(app)
+    h = hashlib.sha256()
+    for path in sorted([*(root / "attention_ref").rglob("*.py"), root / "pyproject.toml", root / "README.md"]):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    cache = Path(app.confdir, "_build", ".wheels", h.hexdigest()[:16])
+    wheel = cache / wheel_name(app)
+    if not wheel.is_file():
+        cache.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+               "-w", str(cache), str(root)]
+        run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root)
+        if run.returncode != 0 or not wheel.is_file():
+            msg = f"building {wheel.name} failed:\n{run.stdout}\n{run.stderr}"
+            raise RuntimeError(msg)
+    out = Path(app.outdir, WHEEL_DIR)
+    out.mkdir(exist_ok=True)
+    shutil.copy2(wheel, out / wheel.name)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # before sphinx-book-theme's add_header_buttons (priority 500), which reads ipynb_source
     app.connect("html-page-context", offer_notebook, priority=400)
+    app.connect("html-page-context", add_colab_button, priority=510)
+    app.connect("env-updated", forget_resolver)
+    app.connect("build-finished", build_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
