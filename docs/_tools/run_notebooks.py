@@ -37,7 +37,7 @@ from nbclient import NotebookClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
 from check_determinism import TIMING_TAG, compare_notebooks
-from clean_notebook import leftover_myst
+from clean_notebook import INTERACTIVE_TAG, leftover_myst
 
 PREFIX = "/attention-book/"
 INSTALL_TAG = "install"
@@ -74,9 +74,14 @@ def download(url: str) -> nbformat.NotebookNode:
         return nbformat.reads(r.read().decode("utf-8"), as_version=4)
 
 
-def without_install(nb: nbformat.NotebookNode) -> dict:
+def comparable(nb: nbformat.NotebookNode) -> dict:
+    """The notebook without its install cell, and without the outputs of interactive views (which the
+    downloaded notebook leaves out: only the site's script draws them)."""
     nb = copy.deepcopy(nb)
     nb.cells = [c for c in nb.cells if INSTALL_TAG not in c.get("metadata", {}).get("tags", [])]
+    for cell in nb.cells:
+        if INTERACTIVE_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.outputs = []
     return json.loads(nbformat.writes(nb))
 
 
@@ -103,7 +108,7 @@ def run_page(site_url: str, page: str, timeout: int, workdir: Path) -> dict:
         problems.append(f"execution failed: {type(exc).__name__}: {str(exc)[-600:]}")
         return {"page": page, "problems": problems, "seconds": time.perf_counter() - start}
     seconds = time.perf_counter() - start
-    a, b = without_install(downloaded), without_install(executed)
+    a, b = comparable(downloaded), comparable(executed)
     diffs = compare_notebooks(a, b, page, TIMING_TAG)
     compared = sum(1 for c in a["cells"] if c["cell_type"] == "code"
                    and TIMING_TAG not in c.get("metadata", {}).get("tags", []))

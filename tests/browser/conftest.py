@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = Path(os.environ.get("ATTN_SITE", ROOT / "docs" / "_build" / "html")).resolve()
 SCREENSHOTS = Path(os.environ.get("ATTN_SCREENSHOTS", SITE.parent / "screenshots")).resolve()
 CHROMIUM = os.environ.get("ATTN_CHROMIUM", "/usr/bin/chromium")
-PREFIX = "/attention-book/"  # the site is served from a sub-path, as on GitHub Pages
+# the site is served from a sub-path, as on GitHub Pages: the configured site's path (docs/_ext/book_site.py,
+# so that a 404 page built for https://OWNER.github.io/REPO/ is served where its links point), else one of ours
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
+from book_site import site_settings  # noqa: E402
+
+PREFIX = urlsplit(site_settings(os.environ)[1] or "http://x/attention-book/").path
 
 
 
@@ -37,7 +44,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "html_page" in metafunc.fixturenames:
         metafunc.parametrize("html_page", site_pages())
     if "chapter_page" in metafunc.fixturenames:  # the chapters: docs/NN-name.md
-        metafunc.parametrize("chapter_page", [p for p in site_pages() if p[:2].isdigit()])
+        metafunc.parametrize("chapter_page", [p for p in site_pages() if re.fullmatch(r"\d\d-[^/]+\.html", p)])
 
 
 @pytest.fixture(scope="session")
@@ -167,3 +174,45 @@ WAIT_FOR_MATH = """async () => {
   }
   await document.fonts.ready;
 }"""
+
+
+@pytest.fixture(scope="session")
+def reused_tab(browser: Browser, base_url: str):
+    """``reused_tab(path, width=1280, height=900, dark=False)``: the page opened in a tab kept for the session.
+
+    One context (screen size, colour mode) and one tab per distinct setting, reused from page to page:
+    for checks that visit every page several times (tests/browser/test_axe.py) and would spend most of
+    their time making contexts. Offline like ``visit`` (a request to another host is aborted), but
+    nothing is recorded: ``visit`` is the fixture that checks requests and console errors.
+    """
+    origin = f"{urlsplit(base_url).scheme}://{urlsplit(base_url).netloc}"
+    tabs: dict[tuple[int, int, bool], Page] = {}
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("data:", "blob:", "about:")) or url.startswith(origin + "/"):
+            r.continue_()
+        else:
+            r.abort()
+
+    def open_page(path: str, *, width: int = 1280, height: int = 900, dark: bool = False) -> Page:
+        key = (width, height, dark)
+        if key not in tabs:
+            mode = "dark" if dark else "light"
+            context = browser.new_context(
+                viewport={"width": width, "height": height},
+                color_scheme=mode,
+                locale="ko-KR",
+                service_workers="block",
+            )
+            context.add_init_script(f"for (const k of ['mode', 'theme']) localStorage.setItem(k, '{mode}')")
+            context.route("**/*", route)
+            tabs[key] = context.new_page()
+        page = tabs[key]
+        page.goto(base_url + path, wait_until="load")
+        page.evaluate(WAIT_FOR_MATH)
+        return page
+
+    yield open_page
+    for page in tabs.values():
+        page.context.close()

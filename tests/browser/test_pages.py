@@ -1,8 +1,9 @@
 """Every page of the built site, opened in Chromium from a loopback server under a sub-path.
 
-Per page: nothing is requested from another host (MathJax, fonts, search and theme assets all come from
-the site), no request fails, no console error; every formula is typeset by MathJax without error and
-no raw TeX is left; every image loaded; the interface is in Korean; Korean prose breaks between words;
+Per page: nothing is requested from another host (fonts, search and theme assets all come from the
+site), no request fails, no console error; every formula was typeset at build (docs/_ext/math_svg.py:
+an SVG whose glyphs all resolve, with MathML for screen readers, and no MathJax script) and no raw TeX
+is left; every image loaded; the interface is in Korean; Korean prose breaks between words;
 every link stays under the sub-path; and on a 390 px wide phone screen nothing is wider than the screen.
 """
 
@@ -53,8 +54,12 @@ PAGE_STATE = """() => {
   return {
     lang: document.documentElement.lang,
     mathTotal: math.length,
-    mathUntypeset: math.filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 60)),
-    mathErrors: [...document.querySelectorAll('mjx-merror')].map(e => e.textContent.slice(0, 60)),
+    mathUntypeset: math.filter(e => !e.querySelector('mjx-container[jax="SVG"] > svg')).map(e => e.textContent.slice(0, 60)),
+    mathErrors: [...document.querySelectorAll('mjx-merror, [data-mjx-error]')].map(e => e.textContent.slice(0, 60)),
+    mathWithoutMathML: math.filter(e => !e.querySelector('mjx-assistive-mml > math')).length,
+    glyphsMissing: [...document.querySelectorAll('mjx-container use')].map(u => u.getAttribute('xlink:href') || u.getAttribute('href'))
+      .filter(id => !document.getElementById(id.slice(1))).slice(0, 5),
+    scripts: [...document.scripts].map(e => e.src).filter(Boolean),
     rawTeX: ['$$', '\\\\(', '\\\\[', '\\\\begin{'].filter(s => prose.textContent.includes(s)),
     images: [...document.images].map(i => ({src: i.currentSrc || i.src, alt: i.alt,
                                            ok: i.complete && i.naturalWidth > 0})),
@@ -67,8 +72,21 @@ PAGE_STATE = """() => {
 }"""
 
 
+# figures below the first load lazily (docs/_ext/images.py): load them all before looking at them
+LOAD_ALL_IMAGES = """async () => {
+  const images = [...document.images];
+  const lazy = images.filter(i => i.loading === 'lazy').length;
+  const sized = images.filter(i => i.src.includes('/_images/') && i.getAttribute('width') && i.getAttribute('height')).length;
+  const figures = images.filter(i => i.src.includes('/_images/')).length;
+  images.forEach(i => { i.loading = 'eager'; });
+  await Promise.all(images.map(i => i.decode().catch(() => null)));
+  return {lazy, sized, figures};
+}"""
+
+
 def test_page_is_offline_typeset_and_korean(visit, base_url, html_page):
     v = visit(html_page)
+    loading = v.page.evaluate(LOAD_ALL_IMAGES)
     state = v.page.evaluate(PAGE_STATE)
     assert not v.problems(), "\n".join(v.problems())
     # served from a sub-path: every link of the site stays under it (relative links only)
@@ -78,14 +96,17 @@ def test_page_is_offline_typeset_and_korean(visit, base_url, html_page):
     assert not state["mathUntypeset"], f"formulas not typeset: {state['mathUntypeset']}"
     assert not state["mathErrors"], f"MathJax errors: {state['mathErrors']}"
     assert not state["rawTeX"], f"raw TeX left in the text: {state['rawTeX']}"
+    # every figure has its size in the HTML; all but the first wait until they are scrolled to
+    assert loading["sized"] == loading["figures"], f"figures without width/height: {loading}"
+    assert loading["lazy"] == max(loading["figures"] - 1, 0), f"figures not loading lazily: {loading}"
     broken = [i["src"] for i in state["images"] if not i["ok"]]
     assert not broken, f"images that did not load: {broken}"
     # a figure's alt text is its caption (docs/_ext/figure_alt.py), never the image's file name
     unnamed = [i["src"] for i in state["images"] if not i["alt"].strip() or i["alt"].endswith((".png", ".svg"))]
     assert not unnamed, f"images whose alt text is empty or a file name: {unnamed}"
-    if state["mathTotal"]:
-        fonts = [u for u in v.requests if "/_static/mathjax/" in u and u.endswith(".woff")]
-        assert fonts, "MathJax drew formulas without loading its fonts from the site"
+    assert not state["mathWithoutMathML"], f"{state['mathWithoutMathML']} formulas without MathML for screen readers"
+    assert not state["glyphsMissing"], f"formulas refer to glyphs the page lacks: {state['glyphsMissing']}"
+    assert not [u for u in state["scripts"] if "mathjax" in u.lower()], "the page still loads MathJax"
     english = [s for s in ENGLISH_UI if s in state["text"] or any(s in c for c in state["chrome"])]
     assert not english, f"interface strings still in English: {english}"
     assert state["wordBreak"] == "keep-all"

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 _real = Path({real!r})
+sys.path.insert(0, str(_real.parent / "_ext"))  # the real conf imports its own extensions' helpers
 _ns = {{"__file__": __file__, "__name__": "conf"}}
 exec(compile(_real.read_text(encoding="utf-8"), str(_real), "exec"), _ns)
 globals().update({{k: v for k, v in _ns.items() if k.startswith(("nb_", "myst_"))}})

@@ -179,3 +179,11 @@ def test_citations_read_author_and_year(entry, text):
 def test_site_settings_refuses_a_malformed_repository():
     with pytest.raises(ValueError, match="owner/name"):
         site_settings({"GITHUB_REPOSITORY": "not a repository"})
+
+
+def test_interactive_views_keep_their_code_but_not_their_output():
+    cell = nbformat.v4.new_code_cell("view(...)")
+    cell.metadata = {"tags": ["hide-input", "interactive"]}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": '<div class="attn-view"></div>'})]
+    clean = clean_notebook(notebook(cell), RESOLVER, "page", install=None)
+    assert clean.cells[0].source == "view(...)" and clean.cells[0].outputs == []

@@ -1,0 +1,178 @@
+"""Lighthouse (mobile profile) on pages of the built site, served as GitHub Pages serves it.
+
+The site is served on loopback under a sub-path, gzip-compressed as GitHub Pages compresses it (HTML,
+CSS, JS, JSON, SVG, text; not PNG), and Lighthouse 12 runs in its default mobile profile (a Moto G
+class phone: 4x CPU slowdown, simulated slow 4G) with the given Chromium::
+
+    python docs/_tools/lighthouse.py docs/_build/html --lighthouse node_modules/.bin/lighthouse \\
+        --chromium /usr/bin/chromium index --heaviest 4
+
+Prints one table row per page (scores, LCP, FCP, total blocking time, bytes transferred, DOM nodes) and
+exits 1 when a page misses a goal (``GOALS``). ``nox -s lighthouse`` installs Lighthouse and runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gzip
+import http.server
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PREFIX = "/attention-book/"
+COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".txt", ".xml", ".map", ".ipynb", ".md", ".woff"}
+
+# the issue's goals: scores (0-100) at least, times (ms) and bytes at most
+GOALS = {
+    "performance": 95,
+    "accessibility": 100,
+    "best-practices": 100,
+    "seo": 100,
+}
+LIMITS = {
+    "largest-contentful-paint": 2000,  # ms
+    "total-blocking-time": 150,  # ms
+    "total-byte-weight": 400 * 1024,  # bytes transferred (gzip)
+}
+
+
+class GzipHandler(http.server.SimpleHTTPRequestHandler):
+    """The site under PREFIX only; text compressed with gzip when the client accepts it."""
+
+    def translate_path(self, path: str) -> str:
+        path = urlsplit(path).path
+        if not path.startswith(PREFIX):
+            return str(Path(self.directory) / "__outside_the_prefix__")
+        return super().translate_path("/" + path[len(PREFIX):])
+
+    def send_head(self):
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        gz = "gzip" in self.headers.get("Accept-Encoding", "")
+        if not path.is_file() or path.suffix not in COMPRESSED or not gz:
+            return super().send_head()
+        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=600")  # as GitHub Pages
+        self.end_headers()
+        import io
+
+        return io.BytesIO(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(GzipHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+
+
+CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+                "--disable-background-networking --disable-component-update --disable-sync")
+
+
+def run_lighthouse(lighthouse: str, chromium: str, url: str, dark: bool = False) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "report.json")
+        flags = CHROME_FLAGS + (" --force-dark-mode --blink-settings=preferredColorScheme=0" if dark else "")
+        cmd = [lighthouse, url, "--quiet", "--output=json", f"--output-path={out}",
+               f"--chrome-flags={flags} --user-data-dir={tmp}/profile",
+               "--only-categories=performance,accessibility,best-practices,seo"]
+        env = {**os.environ, "CHROME_PATH": chromium}
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+        if run.returncode != 0 or not out.is_file():
+            msg = f"lighthouse failed on {url}:\n{run.stderr[-2000:]}"
+            raise RuntimeError(msg)
+        return json.loads(out.read_text(encoding="utf-8"))
+
+
+def summary(report: dict) -> dict:
+    audits, cats = report["audits"], report["categories"]
+    row = {name: round(100 * (cat["score"] or 0)) for name, cat in cats.items()}
+    for key in ("largest-contentful-paint", "first-contentful-paint", "total-blocking-time", "total-byte-weight"):
+        row[key] = audits[key]["numericValue"]
+    row["dom-size"] = audits.get("dom-size", {}).get("numericValue")
+    row["failed-audits"] = sorted(
+        a["id"] for cat in ("accessibility", "best-practices", "seo") for a in
+        (audits[ref["id"]] for ref in cats[cat]["auditRefs"]) if a.get("score") is not None and a["score"] < 1
+        and a.get("scoreDisplayMode") not in ("notApplicable", "informative", "manual"))
+    return row
+
+
+def misses(row: dict) -> list[str]:
+    found = [f"{k} {row[k]} < {v}" for k, v in GOALS.items() if row.get(k, 0) < v]
+    found += [f"{k} {row[k]:.0f} > {v}" for k, v in LIMITS.items() if row[k] > v]
+    return found
+
+
+def heaviest(site: Path, n: int) -> list[str]:
+    """The ``n`` pages with the most bytes to load: the HTML (gzipped) and its figures."""
+    weights = {}
+    for page in site.glob("*.html"):
+        if page.stem in {"search", "genindex", "404", "py-modindex"}:
+            continue
+        html = page.read_bytes()
+        images = {m.decode() for m in re.findall(rb'src="(_images/[^"]+)"', html)}
+        weights[page.stem] = len(gzip.compress(html)) + sum((site / i).stat().st_size for i in images)
+    return sorted(weights, key=weights.get, reverse=True)[:n]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("site", type=Path)
+    parser.add_argument("pages", nargs="*", help="page names, e.g. index 01-attention")
+    parser.add_argument("--heaviest", type=int, default=0, help="also the N pages with the most bytes to load")
+    parser.add_argument("--lighthouse", required=True)
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--dark", action="store_true", help="also measure each page in dark mode")
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    parser.add_argument("--no-fail", action="store_true", help="print the table, exit 0")
+    args = parser.parse_args(argv)
+    pages = list(dict.fromkeys([*args.pages, *heaviest(args.site, args.heaviest)]))
+    if not pages:
+        parser.error("no pages: name some or use --heaviest N")
+    server, base = serve(args.site)
+    rows = []
+    try:
+        for page in pages:
+            for dark in (False, True) if args.dark else (False,):
+                row = summary(run_lighthouse(args.lighthouse, args.chromium, f"{base}{page}.html", dark))
+                row["page"] = page + (" (dark)" if dark else "")
+                rows.append(row)
+                print(f"{row['page']}: performance {row['performance']}", flush=True)
+    finally:
+        server.shutdown()
+    print()
+    print("| page | performance | accessibility | best practices | SEO | LCP | FCP | total blocking | "
+          "transferred | DOM nodes |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['page']} | {r['performance']} | {r['accessibility']} | {r['best-practices']} | {r['seo']} | "
+              f"{r['largest-contentful-paint'] / 1000:.1f} s | {r['first-contentful-paint'] / 1000:.1f} s | "
+              f"{r['total-blocking-time']:.0f} ms | {r['total-byte-weight'] / 1024:,.0f} KiB | {r['dom-size']:,.0f} |")
+    failed = {r["page"]: misses(r) + [f"audit {a}" for a in r["failed-audits"]] for r in rows}
+    failed = {p: m for p, m in failed.items() if m}
+    for page, m in failed.items():
+        print(f"{page}: misses {', '.join(m)}")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0 if args.no_fail or not failed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
