@@ -38,6 +38,7 @@ extensions = [
     "book_pdf",  # docs/_ext: "책 전체 PDF" in every page's download menu (the PDF: nox -s pdf)
     "sphinxext.opengraph",  # Open Graph / Twitter card tags and a drawn preview image per page
     "site_metadata",  # docs/_ext: Korean social cards, robots.txt, the 404 page's links (see the HTML section)
+    "views",  # docs/_ext: the interactive views' script and style, only on the pages that have a view
 ]
 # Korean interface strings (sphinx.po overrides Sphinx's catalog; absolute: Sphinx resolves some
 # lookups from the current directory)

@@ -10,7 +10,7 @@ sphinx-book-theme add a ``.ipynb`` entry to its download menu (it does this by i
 written as .ipynb).
 
 The install cell fetches ``wheels/attention_ref-<version>-py3-none-any.whl`` from the site: this
-extension builds that wheel (``pip wheel``, cached by the package's sources) into the site. Where the
+extension builds that wheel (``pip wheel``, cached beside the build by the package's sources) into the site. Where the
 site is hosted comes from ``book_site_url`` (``docs/_ext/book_site.py``); a local build points the cell
 at its own output folder. Where the repository is known (``book_repository``), each page gets a
 "Colab에서 열기" link to its notebook on the ``notebooks`` branch, which the Pages workflow publishes.
@@ -167,7 +167,7 @@ def build_wheel(app: Sphinx, exception: Exception | None) -> None:
     h = hashlib.sha256()
     for path in sorted([*(root / "attention_ref").rglob("*.py"), root / "pyproject.toml", root / "README.md"]):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    cache = Path(app.confdir, "_build", ".wheels", h.hexdigest()[:16])
+    cache = Path(app.outdir).parent / ".wheels" / h.hexdigest()[:16]  # beside this build, like its other caches
     wheel = cache / wheel_name(app)
     if not wheel.is_file():
         cache.mkdir(parents=True, exist_ok=True)
