@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 JS_FILE = "attention-views.js"
 CSS_FILE = "attention-views.css"
-MARKER = 'class="attn-view"'  # what attention_ref.book.views.view_html writes
+MARKER = '<div class="attn-view"'  # what attention_ref.book.views.view_html writes (a code sample has &lt;div)
 
 
 def add_view_assets(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:

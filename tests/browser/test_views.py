@@ -331,7 +331,7 @@ def test_heads_view_of_the_trained_model(visit):
 def test_views_load_only_where_there_is_one(site):
     pages = {p.relative_to(site).as_posix(): p.read_text(encoding="utf-8") for p in site.rglob("*.html")
              if not p.relative_to(site).parts[0].startswith("_")}
-    with_view = {name for name, text in pages.items() if 'class="attn-view"' in text}
+    with_view = {name for name, text in pages.items() if '<div class="attn-view"' in text}
     assert with_view == {f"{name}.html" for name in PAGES}
     for name, text in pages.items():
         js = re.search(r'<script[^>]*src="[^"]*attention-views\.js[^"]*"[^>]*>', text)
@@ -340,7 +340,7 @@ def test_views_load_only_where_there_is_one(site):
         if js:
             assert "defer" in js.group(), js.group()
     for name, n in PAGES.items():
-        assert pages[f"{name}.html"].count('class="attn-view"') == n
+        assert pages[f"{name}.html"].count('<div class="attn-view"') == n
 
 
 def test_views_are_light(site):
