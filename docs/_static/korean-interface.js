@@ -1,7 +1,9 @@
 /*
  * Korean for the interface strings no catalog reaches (added by docs/_ext/korean_interface.py,
  * after sphinx-copybutton's script): the copy button's tooltips (sphinx-copybutton has no Korean
- * messages) and two labels for screen readers that sphinx-book-theme and myst-nb hard-code.
+ * messages) and the label for screen readers that sphinx-book-theme hard-codes. (myst-nb's collapsed
+ * cells lose their English aria-label at build time, docs/_ext/a11y.py: their name is the text they show.)
+ * Also: boxes that scroll sideways on a narrow screen become keyboard-reachable (see the end).
  */
 "use strict";
 (() => {
@@ -25,11 +27,38 @@
     document.querySelectorAll('nav[aria-label="Page"]').forEach((nav) => {
       nav.setAttribute("aria-label", "이 페이지의 내용");
     });
-    // myst-nb's collapsed cells
-    document.querySelectorAll('summary[aria-label="Toggle hidden content"]').forEach((summary) => {
-      summary.setAttribute("aria-label", "숨긴 내용 열고 닫기");
-    });
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", relabel);
   else relabel();
+
+  // A box that scrolls sideways (a wide table or display formula on a phone) must be reachable with
+  // the keyboard (WCAG 2.1.1). pydata's script gives a table's wrapper tabindex 0 while it scrolls;
+  // a focusable <div> also needs a role and a name, so such a wrapper is a region "표 N" (N counts the
+  // page's tables: names stay unique). A display formula (docs/_ext/math_svg.py) gets tabindex 0 while
+  // it scrolls; its MathML is what a screen reader reads there.
+  const scrollsX = (e) => e.scrollWidth > e.clientWidth + 1;
+  const markScrolling = () => {
+    document.querySelectorAll(".pst-scrollable-table-container").forEach((box, i) => {
+      if (scrollsX(box) || box.scrollHeight > box.clientHeight + 1) {
+        box.tabIndex = 0;
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", `표 ${i + 1}`);
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+    document.querySelectorAll('mjx-container[display="true"]').forEach((box) => {
+      if (scrollsX(box)) box.tabIndex = 0;
+      else box.removeAttribute("tabindex");
+    });
+  };
+  let pending = null;
+  const markLater = () => {
+    clearTimeout(pending);
+    pending = setTimeout(markScrolling, 200);
+  };
+  if (document.readyState === "complete") markScrolling();
+  else window.addEventListener("load", markScrolling);
+  window.addEventListener("resize", markLater);
 })();
