@@ -40,6 +40,7 @@ extensions = [
     "site_metadata",  # docs/_ext: Korean social cards, robots.txt, the 404 page's links (see the HTML section)
     "views",  # docs/_ext: the interactive views' script and style, only on the pages that have a view
     "icons",  # docs/_ext: the theme's icons as a small CSS (no fontawesome.js; see _templates/layout.html)
+    "page_assets",  # docs/_ext: one stylesheet (_static/book.css), deferred scripts, lighter code blocks
     "a11y",  # docs/_ext: accessibility fixes to the theme's, myst-nb's and docutils' HTML (axe-core clean)
 ]
 # Korean interface strings (sphinx.po overrides Sphinx's catalog; absolute: Sphinx resolves some

@@ -67,8 +67,15 @@ def fix_body(app: Sphinx, pagename: str, templatename: str, context: dict[str, A
     context["body"] = body
 
 
+# the sidebar's toggle of a page with sub-pages (pydata's toctree): an icon only, so axe's summary-name
+# asks for a name
+TOCTREE_TOGGLE = '<summary><span class="toctree-toggle" role="presentation">'
+TOCTREE_TOGGLE_LABEL = "하위 페이지 목록 열고 닫기"
+
+
 def a11y_chrome(html: str, pagename: str = "") -> Markup:
-    """The page's layout with the sidebar's brand in a landmark and the search button named by its text."""
+    """The page's layout with the sidebar's brand in a landmark, the search button named by its text, and
+    the sidebar's sub-page toggles named."""
     html = str(html)
     if SIDEBAR in html:
         html, found = BRAND.subn(rf'\1<nav class="bd-brand-nav" aria-label="{BRAND_LABEL}">\2</nav>\3', html, count=1)
@@ -79,6 +86,8 @@ def a11y_chrome(html: str, pagename: str = "") -> Markup:
         if not found:
             logger.warning("a11y: %s: the search button is not what docs/_ext/a11y.py expects", pagename)
     html = INDEX_TABLE.sub('<table class="indextable modindextable" role="presentation">', html)
+    named = TOCTREE_TOGGLE.replace("<summary>", f'<summary aria-label="{TOCTREE_TOGGLE_LABEL}">')
+    html = html.replace(TOCTREE_TOGGLE, named)
     return Markup(html)
 
 

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 CSS_NAME = "icons.css"
 _STATE: dict[str, Any] = {}  # the stylesheet and what it draws, made once when the extension loads
 
-# (style, icon) pairs the site draws. solid: the pages' header, sidebar, menus and footer; the repository
+# (style, icon) pairs the site draws. solid: the pages' header, sidebar (chevron-down: a nested toctree's
+# toggle), menus and footer; the repository
 # buttons when ATTN_REPOSITORY / GITHUB_REPOSITORY is set (github, lightbulb, pencil); xmark: the close
 # button pydata's script adds to a version-warning or announcement banner; rocket: launch buttons.
 ICONS: tuple[tuple[str, str], ...] = (
@@ -41,6 +42,7 @@ ICONS: tuple[tuple[str, str], ...] = (
     ("solid", "arrow-up"),
     ("solid", "bars"),
     ("solid", "book"),
+    ("solid", "chevron-down"),
     ("solid", "circle-half-stroke"),
     ("solid", "code"),
     ("solid", "download"),

@@ -31,13 +31,14 @@ from docutils import nodes
 from sphinx.locale import _
 from sphinx.util import logging
 from sphinx.util.math import get_node_equation_number
+from svg_slim import slim_svg
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
 
 logger = logging.getLogger(__name__)
 RENDERER = Path(__file__).with_name("math_svg.js")
-GLYPH_REF = re.compile(r'xlink:href="#(MJX-[A-Za-z0-9-]+)"')
+GLYPH_REF = re.compile(r'(?:xlink:)?href="#(MJX-[A-Za-z0-9-]+)"')
 CSS_FILE = "math-svg.css"
 # what MathJax's assistive-mml extension does in the browser: the MathML is there for screen readers only
 ASSISTIVE_CSS = """
@@ -51,6 +52,8 @@ mjx-container[jax="SVG"] { position: relative; }
 /* a wide formula scrolls inside the page on a phone instead of widening it */
 mjx-container[jax="SVG"][display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding: 1px 0; }
 mjx-container[jax="SVG"] > svg text { font-family: var(--pst-font-family-base), sans-serif; }
+/* MathJax's rule for its glyphs (use[data-c]), which slim_svg() leaves without the data-c attribute */
+mjx-container[jax="SVG"] use { stroke-width: 3; }
 """
 
 
@@ -155,6 +158,7 @@ def _markup(self, tex: str, display: bool) -> str:
     cache = _cache()
     out = cache.formulas[cache.key(tex, display)]
     svg = out["svg"].replace(' role="img" focusable="false"', ' aria-hidden="true" focusable="false"', 1)
+    svg = slim_svg(svg)
     used = _state["used"].setdefault(self.builder.current_docname, set())
     used.update(GLYPH_REF.findall(svg))
     mml = re.sub(r">\s+<", "><", out["mml"]).strip()

@@ -23,7 +23,8 @@ extension adds:
 - the 404 page, served by GitHub Pages for any missing path (``/REPO/a/b/c``), keeps working links:
   sphinx-notfound-page prefixes the theme's links and images with ``notfound_urls_prefix``; this
   does the same for the links in the page's own text;
-- the issue button's prefilled title and text in Korean.
+- the issue button's prefilled title and text in Korean;
+- a description for the pages that have no text to take one from (search, the indexes, 404).
 """
 
 from __future__ import annotations
@@ -189,6 +190,26 @@ def drop_relative_og_url(app: Sphinx, pagename: str, templatename: str, context:
     )
 
 
+# pages with no text of their own to describe them (Sphinx writes the first three; 404 has ogp_disable)
+GENERATED_DESCRIPTIONS = {
+    "search": "어텐션 메커니즘 교과서의 본문과 용어집을 검색합니다. "
+    "조사를 붙인 낱말(어텐션은, 쿼리를)로 찾아도 됩니다.",
+    "genindex": "어텐션 메커니즘 교과서의 색인: 용어집의 용어와 attention_ref 패키지의 함수, "
+    "클래스가 가나다순으로 있습니다.",
+    "py-modindex": "어텐션 메커니즘 교과서가 쓰는 attention_ref 패키지의 모듈 목록입니다.",
+    NOT_FOUND: "요청한 주소에 어텐션 메커니즘 교과서의 페이지가 없습니다. 차례에서 읽으려던 장을 고르세요.",
+}
+
+
+def describe_generated_pages(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """A ``<meta name="description">`` for the pages sphinxext-opengraph gives none (search engines show it)."""
+    metatags = context.get("metatags", "")
+    if pagename not in GENERATED_DESCRIPTIONS or 'name="description"' in metatags:
+        return
+    text = html.escape(GENERATED_DESCRIPTIONS[pagename], quote=True)
+    context["metatags"] = f'{metatags}\n<meta name="description" content="{text}" />'
+
+
 ISSUE_BODY = "어느 부분에서 무엇이 잘못되었거나 궁금한지 적어 주세요."
 
 
@@ -244,5 +265,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("doctree-resolved", prefix_not_found_links)
     app.connect("html-page-context", drop_relative_og_url, priority=600)  # after sphinxext-opengraph (500)
     app.connect("html-page-context", korean_issue_text, priority=600)  # after the theme's buttons (501)
+    app.connect("html-page-context", describe_generated_pages, priority=600)
     app.connect("build-finished", write_robots_txt)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -9,6 +9,8 @@ every link stays under the sub-path; and on a 390 px wide phone screen nothing i
 
 from __future__ import annotations
 
+import re
+
 # Interface strings of Sphinx / pydata-sphinx-theme / sphinx-book-theme / myst-nb / sphinx-copybutton
 # that must not be left in English (checked in the visible text and in title/aria-label/placeholder).
 ENGLISH_UI = [
@@ -72,15 +74,17 @@ PAGE_STATE = """() => {
 }"""
 
 
-# figures below the first load lazily (docs/_ext/images.py): load them all before looking at them
+# figures below the first screen load lazily (docs/_ext/images.py): load them all before looking at them
 LOAD_ALL_IMAGES = """async () => {
   const images = [...document.images];
   const lazy = images.filter(i => i.loading === 'lazy').length;
+  const eager = images.filter(i => i.src.includes('/_images/') && i.loading !== 'lazy');
+  const eagerTop = eager.map(i => Math.round(i.getBoundingClientRect().top + scrollY));
   const sized = images.filter(i => i.src.includes('/_images/') && i.getAttribute('width') && i.getAttribute('height')).length;
   const figures = images.filter(i => i.src.includes('/_images/')).length;
   images.forEach(i => { i.loading = 'eager'; });
   await Promise.all(images.map(i => i.decode().catch(() => null)));
-  return {lazy, sized, figures};
+  return {lazy, sized, figures, eagerTop, firstIsEager: eager.length > 0 && eager[0] === images.find(i => i.src.includes('/_images/'))};
 }"""
 
 
@@ -96,9 +100,13 @@ def test_page_is_offline_typeset_and_korean(visit, base_url, html_page):
     assert not state["mathUntypeset"], f"formulas not typeset: {state['mathUntypeset']}"
     assert not state["mathErrors"], f"MathJax errors: {state['mathErrors']}"
     assert not state["rawTeX"], f"raw TeX left in the text: {state['rawTeX']}"
-    # every figure has its size in the HTML; all but the first wait until they are scrolled to
+    # every figure has its size in the HTML; all wait until they are scrolled to, but a first figure on
+    # the first screens (it then starts above 2.5 phone screens even on the desktop layout)
     assert loading["sized"] == loading["figures"], f"figures without width/height: {loading}"
-    assert loading["lazy"] == max(loading["figures"] - 1, 0), f"figures not loading lazily: {loading}"
+    assert loading["lazy"] >= loading["figures"] - 1, f"figures not loading lazily: {loading}"
+    if loading["eagerTop"]:
+        assert loading["firstIsEager"], f"an eager figure that is not the page's first: {loading}"
+        assert loading["eagerTop"][0] < 2000, f"an eager figure far down the page: {loading}"
     broken = [i["src"] for i in state["images"] if not i["ok"]]
     assert not broken, f"images that did not load: {broken}"
     # a figure's alt text is its caption (docs/_ext/figure_alt.py), never the image's file name
@@ -162,3 +170,45 @@ def test_chapter_offers_its_notebook_with_outputs(visit, chapter_page):
     counts = f"{len(with_outputs)} of {len(code)} code cells have outputs"
     assert code and len(with_outputs) >= len(code) // 2, f"{url}: {counts}"
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+HEAD_ASSETS = re.compile(r"<(link|script)\b([^>]*)>", flags=re.I)
+
+
+def test_page_paints_without_waiting_for_scripts_or_fonts(site, visit, html_page):
+    """docs/_ext/page_assets.py and _templates/layout.html: one stylesheet, no blocking script, no font file.
+
+    A phone on a slow connection paints a page once its HTML and its render-blocking stylesheets have
+    arrived; a synchronous script in <head> and each further stylesheet delay that.
+    """
+    html = (site / html_page).read_text(encoding="utf-8")
+    head = html[: html.index("</head>")]
+    tags = [(name.lower(), attrs) for name, attrs in HEAD_ASSETS.findall(head)]
+    blocking_css = [a for n, a in tags if n == "link" and 'rel="stylesheet"' in a and 'media="print"' not in a]
+    assert len(blocking_css) == 1 and "_static/book.css" in blocking_css[0], blocking_css
+    blocking_js = [a for n, a in tags if n == "script" and "src=" in a and "defer" not in a and "async" not in a]
+    assert not blocking_js, f"scripts that block the first paint: {blocking_js}"
+    assert not [a for n, a in tags if n == "link" and 'rel="preload"' in a], "preloads compete with the stylesheet"
+    v = visit(html_page)
+    assert not v.problems(), "\n".join(v.problems())
+    fonts = [u for u in v.requests if re.search(r"\.(woff2?|ttf|otf)(\?|$)", u)]
+    assert not fonts, f"font files requested (the icon glyphs are inlined in book.css): {fonts}"
+    # the icon font (a subset inside book.css) is there for the theme's CSS glyphs
+    faces = v.page.evaluate("""async () => { await document.fonts.ready;
+      return [...document.fonts].map(f => [f.family.replace(/"/g, ''), f.status]); }""")
+    assert faces and all(status != "error" for _, status in faces), faces
+
+
+def test_colour_theme_is_decided_before_the_theme_script_runs(browser, base_url):
+    """The <head> script resolves "auto" to light or dark itself (the theme's script used to restyle the page)."""
+    for scheme in ("light", "dark"):
+        context = browser.new_context(color_scheme=scheme)
+        page = context.new_page()
+        page.route("**/pydata-sphinx-theme.js*", lambda r: r.abort())  # the theme's script never runs
+        page.goto(base_url + "01-attention.html")
+        assert page.evaluate("[document.documentElement.dataset.mode, document.documentElement.dataset.theme]") == [
+            "auto", scheme]
+        page.evaluate("localStorage.setItem('mode', 'dark')")  # a reader's choice, kept by the theme
+        page.reload()
+        assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        context.close()

@@ -13,10 +13,11 @@ import pytest
 PAGES = ["index", "01-attention", "04-masked"]
 SCREENS = {"desktop": (1280, 900), "phone": (390, 844)}
 
-FIGURE_STYLE = """() => {
+FIGURE_STYLE = """async () => {
   const img = document.querySelector('article div.cell_output img, article figure img');
   if (!img) return null;
   img.scrollIntoView({block: 'center'});
+  await img.decode().catch(() => null);  // lazy figures start loading once scrolled to
   const s = getComputedStyle(img);
   return {background: s.backgroundColor, radius: parseFloat(s.borderTopLeftRadius),
           width: img.getBoundingClientRect().width, natural: img.naturalWidth};
