@@ -55,7 +55,7 @@ TEXT_WIDTH_PX = round((A4_MM[0] - MARGIN_MM["left"] - MARGIN_MM["right"]) * PX_P
 TEXT_HEIGHT_PX = round((A4_MM[1] - MARGIN_MM["top"] - MARGIN_MM["bottom"]) * PX_PER_MM)
 
 OPTIONS = {
-    "drop": ["api"],  # pages of the toctree the printed book leaves out
+    "drop": ["api", "api-training", "api-book"],  # pages of the toctree the printed book leaves out (the API reference)
     "tocTitle": "차례",
     "exercisesTitle": "연습 문제",  # the chapters' exercise section
     "answersTitle": "연습문제 풀이",  # the section the answers move to
