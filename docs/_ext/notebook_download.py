@@ -23,6 +23,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -159,21 +160,37 @@ def install_source(app: Sphinx) -> tuple[str, str]:
     return site, f"{WHEEL_DIR}/{wheel_name(app)}"
 
 
+def wheel_sources(root: Path) -> list[Path]:
+    """What the wheel is built from: the package's modules, its metadata and the README it shows."""
+    return sorted([*(root / "attention_ref").rglob("*.py"), root / "pyproject.toml", root / "README.md"])
+
+
 def build_wheel(app: Sphinx, exception: Exception | None) -> None:
-    """Put the package's wheel into the site (built once per version of its sources and metadata)."""
+    """Put the package's wheel into the site (built once per version of its sources and metadata).
+
+    The wheel is built from a private copy of its sources: setuptools writes ``build/`` and
+    ``*.egg-info`` next to them, so two builds at once (the ``buildcheck`` tests run two) would
+    otherwise share, and break, one ``build/`` folder in the checkout.
+    """
     if exception is not None or app.builder.format != "html":
         return
     root = _root(app)
+    sources = wheel_sources(root)
     h = hashlib.sha256()
-    for path in sorted([*(root / "attention_ref").rglob("*.py"), root / "pyproject.toml", root / "README.md"]):
+    for path in sources:
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     cache = Path(app.outdir).parent / ".wheels" / h.hexdigest()[:16]  # beside this build, like its other caches
     wheel = cache / wheel_name(app)
     if not wheel.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-               "-w", str(cache), str(root)]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root)
+        with tempfile.TemporaryDirectory(prefix="attention-ref-wheel-") as tmp:
+            for path in sources:
+                copy = Path(tmp, path.relative_to(root))
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, copy)
+            cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                   "-w", str(cache), tmp]
+            run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp)
         if run.returncode != 0 or not wheel.is_file():
             msg = f"building {wheel.name} failed:\n{run.stdout}\n{run.stderr}"
             raise RuntimeError(msg)

@@ -111,6 +111,14 @@ BUILDS = {
 }
 
 
+def sphinx_traceback(stderr: str) -> str:
+    """The full traceback Sphinx saved for an unexpected error (it prints only where it put it)."""
+    found = re.search(r"(/\S+sphinx-err-\w+\.log)", stderr)
+    if not found or not Path(found.group(1)).is_file():
+        return ""
+    return Path(found.group(1)).read_text(encoding="utf-8", errors="replace")[-6000:]
+
+
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory, cache) -> dict[str, Build]:
     """Both builds, run at the same time (two processes; each uses one core)."""
@@ -122,11 +130,12 @@ def builds(tmp_path_factory, cache) -> dict[str, Build]:
         cmd = [sys.executable, "-m", "sphinx", "-n", "-W", "--keep-going", "-b", "html", str(DOCS), str(out / "html")]
         with (out / "stdout").open("w") as stdout, (out / "stderr").open("w") as stderr:
             runs[name] = (out, subprocess.Popen(cmd, env=environ, stdout=stdout, stderr=stderr, cwd=REPO))
+    returncodes = {name: run.wait(timeout=600) for name, (_, run) in runs.items()}  # both, before any assert
     done = {}
-    for name, (out, run) in runs.items():
-        returncode = run.wait(timeout=600)
+    for name, (out, _) in runs.items():
         stdout, stderr = ((out / f).read_text(encoding="utf-8") for f in ("stdout", "stderr"))
-        assert returncode == 0, f"{name}: sphinx-build failed:\n{stdout}\n{stderr}"
+        # the error first, then the tail of the log: a CI report keeps only part of a long message
+        assert returncodes[name] == 0, f"{name}: sphinx-build failed:\n{stderr}\n{sphinx_traceback(stderr)}\n{stdout[-3000:]}"
         # the pages' outputs came from the cache; with the exact cache nothing ran again (that takes minutes)
         assert "Using cached notebook" in stdout, stdout
         assert not cache.exact or "Executed notebook" not in stdout, stdout
