@@ -117,6 +117,7 @@ def summary(report: dict) -> dict:
     for key in ("largest-contentful-paint", "first-contentful-paint", "total-blocking-time", "total-byte-weight"):
         row[key] = audits[key]["numericValue"]
     row["dom-size"] = audits.get("dom-size", {}).get("numericValue")
+    row["benchmark"] = report.get("environment", {}).get("benchmarkIndex")
     row["failed-audits"] = sorted(
         a["id"] for cat in ("accessibility", "best-practices", "seo") for a in
         (audits[ref["id"]] for ref in cats[cat]["auditRefs"]) if a.get("score") is not None and a["score"] < 1
@@ -128,7 +129,16 @@ def summary(report: dict) -> dict:
 EXPECTED_FAILURES = {"404": {"is-crawlable"}}
 
 
-def misses(row: dict) -> list[str]:
+# goals read off the clock of the machine Lighthouse runs on: its simulated phone is this host's CPU
+# slowed 4x, so they move with the host (Lighthouse's benchmarkIndex, printed per row, says how fast it was)
+TIMING = {"performance", "largest-contentful-paint", "total-blocking-time"}
+
+
+def misses(row: dict, timings: bool = True) -> list[str]:
+    """The goals a row misses; with ``timings=False`` only those that do not depend on the host's speed."""
+    if not timings:
+        return [m for m in misses(row) if m.split()[0] not in TIMING]
+
     expected = EXPECTED_FAILURES.get(row["page"].removesuffix(" (dark)"), set())
     seo_ok = expected and not set(row["failed-audits"]) - expected
     found = [f"{k} {row[k]} < {v}" for k, v in GOALS.items() if row.get(k, 0) < v and not (k == "seo" and seo_ok)]
@@ -161,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dark", action="store_true", help="also measure each page in dark mode")
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--no-fail", action="store_true", help="print the table, exit 0")
+    parser.add_argument("--timings-advisory", action="store_true",
+                        help="print, but do not fail on, the goals that depend on the host's speed "
+                             "(performance, LCP, total blocking): fail on the others")
     args = parser.parse_args(argv)
     everything = sorted(p.stem for p in args.site.glob("*.html")) if args.all else []
     pages = list(dict.fromkeys([*args.pages, *heaviest(args.site, args.heaviest), *everything]))
@@ -173,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             for dark in (False, True) if args.dark else (False,):
                 name = page + (" (dark)" if dark else "")
                 runs = []
-                while not runs or (misses(runs[-1]) and len(runs) <= args.retries):
+                hard = not args.timings_advisory
+                while not runs or (misses(runs[-1], hard) and len(runs) <= args.retries):
                     row = summary(run_lighthouse(args.lighthouse, args.chromium, f"{base}{page}.html", dark))
                     row["page"] = name
                     runs.append(row)
@@ -186,17 +200,19 @@ def main(argv: list[str] | None = None) -> int:
         server.shutdown()
     print()
     print("| page | performance | accessibility | best practices | SEO | LCP | FCP | total blocking | "
-          "transferred | DOM nodes | runs |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "transferred | DOM nodes | runs | host benchmark |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['page']} | {r['performance']} | {r['accessibility']} | {r['best-practices']} | {r['seo']} | "
               f"{r['largest-contentful-paint'] / 1000:.2f} s | {r['first-contentful-paint'] / 1000:.2f} s | "
               f"{r['total-blocking-time']:.0f} ms | {r['total-byte-weight'] / 1024:,.0f} KiB | {r['dom-size']:,.0f} | "
-              f"{r['runs']} |")
-    failed = {r["page"]: misses(r) for r in rows}
-    failed = {p: m for p, m in failed.items() if m}
-    for page, m in failed.items():
-        print(f"{page}: misses {', '.join(m)}")
+              f"{r['runs']} | {r['benchmark'] or 0:,.0f} |")
+    for r in rows:
+        if misses(r):
+            print(f"{r['page']}: misses {', '.join(misses(r))}")
+    failed = {r["page"]: m for r in rows if (m := misses(r, not args.timings_advisory))}
+    if args.timings_advisory and failed:
+        print(f"failing (not host-dependent): {failed}")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
     return 0 if args.no_fail or not failed else 1
