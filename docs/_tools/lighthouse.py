@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timings-advisory", action="store_true",
                         help="print, but do not fail on, the goals that depend on the host's speed "
                              "(performance, LCP, total blocking): fail on the others")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # pages may follow options (nox adds its defaults last)
     everything = sorted(p.stem for p in args.site.glob("*.html")) if args.all else []
     pages = list(dict.fromkeys([*args.pages, *heaviest(args.site, args.heaviest), *everything]))
     if not pages:
