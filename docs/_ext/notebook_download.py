@@ -165,6 +165,14 @@ def wheel_sources(root: Path) -> list[Path]:
     return sorted([*(root / "attention_ref").rglob("*.py"), root / "pyproject.toml", root / "README.md"])
 
 
+def copy_sources(root: Path, sources: list[Path], target: Path) -> None:
+    """``sources`` (paths under ``root``) copied to the same places under ``target``, times kept."""
+    for path in sources:
+        copy = target / path.relative_to(root)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copy)
+
+
 def build_wheel(app: Sphinx, exception: Exception | None) -> None:
     """Put the package's wheel into the site (built once per version of its sources and metadata).
 
@@ -184,10 +192,7 @@ def build_wheel(app: Sphinx, exception: Exception | None) -> None:
     if not wheel.is_file():
         cache.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="attention-ref-wheel-") as tmp:
-            for path in sources:
-                copy = Path(tmp, path.relative_to(root))
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, copy)
+            copy_sources(root, sources, Path(tmp))
             cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                    "-w", str(cache), tmp]
             run = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=tmp)

@@ -8,7 +8,6 @@ a copy of the project twice at the same time, as those builds do.
 
 from __future__ import annotations
 
-import shutil
 import sys
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def project_copy(root: Path) -> Path:
     """The files the wheel is built from, and an empty docs/ folder for ``confdir``."""
-    for path in notebook_download.wheel_sources(REPO):
-        target = root / path.relative_to(REPO)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+    notebook_download.copy_sources(REPO, notebook_download.wheel_sources(REPO), root)
     (root / "docs").mkdir()
     return root
 
