@@ -22,9 +22,9 @@ its ``content`` block:
 - the Python module index lays its rows out with a table that has no header cells: it is marked
   ``role="presentation"`` (a layout table, read as the list it is).
 
-What depends on the screen is done in the browser, by docs/_static/korean-interface.js: a table or
-formula that scrolls sideways on a phone is made reachable with the keyboard (and a scrolling table
-named as a region).
+What depends on the screen is done in the browser, by docs/_static/korean-interface.js: a code block,
+output, table or formula that scrolls on a phone is made reachable with the keyboard (and a scrolling
+table named as a region), each box when it nears the screen or while the browser is idle.
 
 If the sidebar's brand or search button is no longer what the theme writes, that is a warning (``-W``:
 an error); the body's fixes are checked by tests/browser/test_axe.py, so a theme or docutils update

@@ -20,12 +20,17 @@ punctuation and that the theme's colours draw exactly like the surrounding code.
 * makes every script file in ``<head>`` ``defer`` (they run in the same order, after parsing, before
   ``DOMContentLoaded``), with ``documentation_options.js`` inlined so that the inline scripts that set
   ``DOCUMENTATION_OPTIONS.pagename`` still find it;
+* takes out of pydata-sphinx-theme's script the check that measures every code block, output and table
+  of the page once it has loaded (to make those that scroll focusable): with custom.css letting the
+  browser skip the layout of sections off screen, that check was the one task that laid out the whole
+  chapter at once. ``_static/korean-interface.js`` makes the same boxes focusable, each as it nears the
+  screen or while the browser is idle;
 * unwraps, inside highlighted code, the Pygments spans whose token style equals the code's base style
   in both the light and the dark Pygments style of the theme (so nothing changes on screen); which
   classes those are is computed from the styles, not listed here. Likewise docutils' span around each
   word of inline code and of API signatures, whose only rule custom.css already undoes in the article.
 
-The build fails (a warning under ``-W``) when the theme's stylesheets are not where this expects them,
+The build fails (a warning under ``-W``) when the theme's stylesheets or that check are not where this expects them,
 when an ``@import`` cannot be inlined, or when a glyph named by the CSS is missing from its font.
 """
 
@@ -334,9 +339,46 @@ def _inlinable(path: Path, attributes: dict[str, str]) -> str | None:
 _STATE: dict[str, Any] = {}
 
 
+# --- the theme's scroll check ---------------------------------------------------------------------------------
+
+THEME_JS = "scripts/pydata-sphinx-theme.js"
+# pydata-sphinx-theme 0.16: once the page has loaded, I() reads scrollWidth/scrollHeight of every <pre>,
+# output and table wrapper of the page (to give those that scroll tabindex 0): a layout of the whole
+# chapter in one task, 0.4-1.4 s of total blocking time on Lighthouse's phone. korean-interface.js
+# marks the same boxes the same way, each when it nears the screen or the browser is idle.
+THEME_SCROLL_CHECK = '"complete"===document.readyState?I():window.addEventListener("load",I)'
+THEME_SCROLL_CHECK_OFF = "/* page_assets.py: the scroll check is korean-interface.js's */void I"
+
+
+def theme_scroll_check_off(static: Path) -> bool:
+    """Take the theme's load-time scroll check out of its script; False when the script is not as expected.
+
+    Idempotent: a script already rewritten (a second build into the same folder) is left as it is.
+    """
+    path = static / THEME_JS
+    if not path.is_file():
+        return False
+    text = path.read_text(encoding="utf-8")
+    if THEME_SCROLL_CHECK_OFF in text:
+        return True
+    if text.count(THEME_SCROLL_CHECK) != 1:
+        return False
+    path.write_text(text.replace(THEME_SCROLL_CHECK, THEME_SCROLL_CHECK_OFF), encoding="utf-8")
+    return True
+
+
+def write_theme_js(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or not _is_html(app):
+        return
+    if not theme_scroll_check_off(Path(app.builder.outdir) / "_static"):
+        logger.warning("page_assets: %s no longer has the load-time scroll check this expects (%s); "
+                       "see THEME_SCROLL_CHECK", THEME_JS, THEME_SCROLL_CHECK)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     # late: after the extensions that add page assets (views) and before rendering
     app.connect("html-page-context", page_context, priority=900)
     # after pydata-sphinx-theme rewrites pygments.css (build-finished, priority 500)
     app.connect("build-finished", write_bundle, priority=900)
+    app.connect("build-finished", write_theme_js, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

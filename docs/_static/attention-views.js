@@ -81,8 +81,10 @@
         for (const a of ["tabindex", "role", "aria-label"]) box.removeAttribute(a);
       }
     };
+    // a ResizeObserver also reports the box's first size, once it is laid out (a measurement before
+    // that would lay out the page's off-screen sections, which custom.css lets the browser skip)
     if (window.ResizeObserver) new ResizeObserver(fit).observe(box);
-    requestAnimationFrame(fit);
+    else requestAnimationFrame(fit);
     return box;
   }
 

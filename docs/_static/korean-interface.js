@@ -31,34 +31,81 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", relabel);
   else relabel();
 
-  // A box that scrolls sideways (a wide table or display formula on a phone) must be reachable with
-  // the keyboard (WCAG 2.1.1). pydata's script gives a table's wrapper tabindex 0 while it scrolls;
-  // a focusable <div> also needs a role and a name, so such a wrapper is a region "표 N" (N counts the
-  // page's tables: names stay unique). A display formula (docs/_ext/math_svg.py) gets tabindex 0 while
-  // it scrolls; its MathML is what a screen reader reads there.
+  // A box that scrolls (code, an output, a wide table or display formula on a phone) must be
+  // reachable with the keyboard (WCAG 2.1.1). pydata's script did this for code, outputs and tables
+  // by measuring every box of the page once it had loaded: a layout of the whole chapter in one task,
+  // the longest of its load (docs/_ext/page_assets.py takes that check out; custom.css lets the
+  // browser skip laying out the sections off screen). Here a box is measured when it comes near the
+  // screen (it is laid out then anyway), and every box at once when the reader first presses Tab:
+  // only then does the keyboard need the boxes far away, before the focus moves.
+  // pydata's rule: a box that scrolls gets tabindex 0, one that does not gets -1. A focusable <div>
+  // also needs a role and a name, so a scrolling table's wrapper is a region "표 N" (N counts the
+  // page's tables: names stay unique). A display formula (docs/_ext/math_svg.py) gets tabindex 0
+  // while it scrolls sideways; its MathML is what a screen reader reads there.
+  // <html data-scroll-marks>: "near" (the boxes near the screen are marked), "all" (every box).
+  const BOXES = ["pre", ".nboutput > .output_area", ".cell_output > .output", ".jp-RenderedHTMLCommon",
+    ".pst-scrollable-table-container", 'mjx-container[display="true"]'].join(", ");
   const scrollsX = (e) => e.scrollWidth > e.clientWidth + 1;
-  const markScrolling = () => {
-    document.querySelectorAll(".pst-scrollable-table-container").forEach((box, i) => {
-      if (scrollsX(box) || box.scrollHeight > box.clientHeight + 1) {
-        box.tabIndex = 0;
-        box.setAttribute("role", "region");
-        box.setAttribute("aria-label", `표 ${i + 1}`);
-      } else if (box.getAttribute("role") === "region") {
-        box.removeAttribute("role");
-        box.removeAttribute("aria-label");
-      }
-    });
-    document.querySelectorAll('mjx-container[display="true"]').forEach((box) => {
+  const scrollsY = (e) => e.scrollHeight > e.clientHeight + 1;
+  const mark = (box, tableNumber) => {
+    if (box.matches('mjx-container[display="true"]')) {
       if (scrollsX(box)) box.tabIndex = 0;
       else box.removeAttribute("tabindex");
-    });
+      return;
+    }
+    const scrolls = scrollsX(box) || scrollsY(box);
+    box.tabIndex = scrolls ? 0 : -1;
+    if (!tableNumber) return;
+    if (scrolls) {
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", `표 ${tableNumber}`);
+    } else if (box.getAttribute("role") === "region") {
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+    }
   };
+  const root = document.documentElement;
+  let unmarked = new Map(); // box -> its table number (0: not a table)
+  const markOne = (box) => {
+    if (!unmarked.has(box)) return;
+    mark(box, unmarked.get(box));
+    unmarked.delete(box);
+    if (near) near.unobserve(box);
+  };
+  const markEvery = () => {
+    for (const box of Array.from(unmarked.keys())) markOne(box);
+    root.dataset.scrollMarks = "all";
+  };
+  const near = "IntersectionObserver" in window
+    ? new IntersectionObserver((entries) => {
+      for (const entry of entries) if (entry.isIntersecting) markOne(entry.target);
+    }, { rootMargin: "100% 0px" })
+    : null;
+  const start = () => {
+    if (near) near.disconnect();
+    const tables = Array.from(document.querySelectorAll(".pst-scrollable-table-container"));
+    unmarked = new Map(Array.from(document.querySelectorAll(BOXES), (box) => [box, tables.indexOf(box) + 1]));
+    if (!near) return markEvery();
+    unmarked.forEach((_, box) => near.observe(box));
+    root.dataset.scrollMarks = "near";
+  };
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Tab" && root.dataset.scrollMarks !== "all") markEvery();
+  }, true);
   let pending = null;
-  const markLater = () => {
+  const startLater = () => {
     clearTimeout(pending);
-    pending = setTimeout(markScrolling, 200);
+    pending = setTimeout(start, 200);
   };
-  if (document.readyState === "complete") markScrolling();
-  else window.addEventListener("load", markScrolling);
-  window.addEventListener("resize", markLater);
+  if (document.readyState === "complete") start();
+  else window.addEventListener("load", start);
+  window.addEventListener("resize", startLater);
+  // boxes a script adds later (pydata's script watched the article for them too)
+  const main = document.getElementById("main-content");
+  if (main && "MutationObserver" in window) {
+    new MutationObserver((records) => {
+      if (records.some((r) => Array.from(r.addedNodes).some((n) => n.nodeType === 1
+        && (n.matches(BOXES) || n.querySelector(BOXES))))) startLater();
+    }).observe(main, { subtree: true, childList: true });
+  }
 })();

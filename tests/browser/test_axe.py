@@ -60,6 +60,9 @@ START_AXE = """([tags, which, colourRules]) => {
       }
     }
     for (const span of repeats) span.style.visibility = 'hidden';
+    // the sections off screen drawn too (custom.css: content-visibility: auto): axe reads an element's
+    // background from what is drawn at its place, and a section not yet shown has nothing drawn
+    for (const s of document.querySelectorAll('.bd-article section')) s.style.contentVisibility = 'visible';
   };
   const report = (violations) => violations.map(v => ({
     id: v.id, impact: v.impact, help: v.help, count: v.nodes.length,
@@ -81,6 +84,10 @@ def start_axe(page, which: str = "all") -> None:
     The tab's context then loads axe-core into every page it opens (an init script: cheaper than
     sending the 570 KB script over again for each page).
     """
+    # a keyboard reader's first Tab: docs/_static/korean-interface.js then makes every box that scrolls
+    # focusable (before it, only those near the screen), which axe's scrollable-region-focusable checks
+    page.keyboard.press("Tab")
+    page.wait_for_function("document.documentElement.dataset.scrollMarks === 'all'")
     if not page.evaluate("typeof axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_FILE_PATH))
         if not getattr(page.context, "attn_axe_preloaded", False):

@@ -145,3 +145,24 @@ def test_togglers_are_redrawn_at_three_times_once(tmp_path):
     assert page_assets.sharpen_togglers(tmp_path) == css  # a second build into the same folder
     assert size("minus.png") == (33, 33)
     assert page_assets.sharpen_togglers(tmp_path / "nothing-here") == ""
+
+
+def test_theme_scroll_check_is_taken_out_once(tmp_path):
+    """The installed theme's script has the check this expects; it is taken out once; a changed script is left."""
+    import pydata_sphinx_theme
+
+    installed = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme" / "static"
+    script = tmp_path / page_assets.THEME_JS
+    script.parent.mkdir()
+    original = (installed / page_assets.THEME_JS).read_text(encoding="utf-8")
+    script.write_text(original, encoding="utf-8")
+    assert page_assets.theme_scroll_check_off(tmp_path)
+    changed = script.read_text(encoding="utf-8")
+    assert page_assets.THEME_SCROLL_CHECK not in changed and changed.count(page_assets.THEME_SCROLL_CHECK_OFF) == 1
+    assert len(changed) - len(original) == len(page_assets.THEME_SCROLL_CHECK_OFF) - len(page_assets.THEME_SCROLL_CHECK)
+    assert page_assets.theme_scroll_check_off(tmp_path)  # a second build into the same folder
+    assert script.read_text(encoding="utf-8") == changed
+    script.write_text(original.replace(page_assets.THEME_SCROLL_CHECK, 'window.addEventListener("load",I)'),
+                      encoding="utf-8")
+    assert not page_assets.theme_scroll_check_off(tmp_path)  # a theme update: the build warns
+    assert not page_assets.theme_scroll_check_off(tmp_path / "missing")
