@@ -35,6 +35,7 @@ extensions = [
     "notebook_download",  # docs/_ext: each page's executed notebook (.ipynb, with outputs) to download
     "figure_alt",  # docs/_ext: a figure's image gets its caption as alt text, not its hashed file name
     "images",  # docs/_ext: palette PNGs, width/height and lazy loading for the figures
+    "section_bounds",  # docs/_ext: sections off screen not laid out (content-visibility), each with a height bound
     "book_pdf",  # docs/_ext: "책 전체 PDF" in every page's download menu (the PDF: nox -s pdf)
     "sphinxext.opengraph",  # Open Graph / Twitter card tags and a drawn preview image per page
     "site_metadata",  # docs/_ext: Korean social cards, robots.txt, the 404 page's links (see the HTML section)

@@ -2,7 +2,8 @@
 is still reachable with the keyboard.
 
 custom.css gives the article's sections ``content-visibility: auto`` (a section off screen is not laid
-out); docs/_ext/page_assets.py takes out the theme's load-time check that measured every code block,
+out), with the height bound that docs/_ext/section_bounds.py writes into each (checked here: never less
+than the section's real height, on a 320 and a 390 px screen); docs/_ext/page_assets.py takes out the theme's load-time check that measured every code block,
 output and table (and so laid out the whole chapter at once); docs/_static/korean-interface.js marks the
 boxes instead: each when it comes near the screen, every one at the reader's first Tab. The rule is the
 theme's (a box that scrolls: tabindex 0, one that does not: -1; a display formula: 0 while it scrolls
@@ -79,3 +80,28 @@ def test_a_box_far_down_is_marked_once_scrolled_to(visit):
     assert state["state"] == "near"  # no Tab pressed: only what came near the screen was measured
     assert not wrong([state["boxes"][last]]), state["boxes"][last]
     assert not v.problems(), "\n".join(v.problems())
+
+
+BOUNDS = """() => {
+  const sections = [...document.querySelectorAll('section.attn-lazy')];
+  for (const s of sections) s.style.contentVisibility = 'visible';  // every section laid out as it is
+  return sections.map(s => ({id: s.id, height: s.getBoundingClientRect().height,
+                             bound: parseFloat(s.style.containIntrinsicBlockSize.replace('auto', ''))}));
+}"""
+
+
+def test_no_section_is_taller_than_its_bound(reused_tab, html_page):
+    """What a skipped section reserves is at least what it holds: nothing laid out in it spills over."""
+    for width in (320, 390):
+        sections = reused_tab(html_page, width=width, height=800).evaluate(BOUNDS)
+        over = [s for s in sections if s["height"] > s["bound"]]
+        assert not over, f"{html_page} at {width} px: sections taller than their bound: {over}"
+        if width == 390 and sections:
+            real, bound = sum(s["height"] for s in sections), sum(s["bound"] for s in sections)
+            # the scroll bar is drawn from the bounds until the reader gets there: not wildly off
+            assert bound <= 3.5 * real, f"{html_page}: bounds {bound:.0f} px for {real:.0f} px of sections"
+
+
+def test_chapters_have_lazy_sections(site):
+    for page in site.glob("0*.html"):
+        assert page.read_text(encoding="utf-8").count('class="attn-lazy') >= 5, page.name
