@@ -24,7 +24,7 @@ its ``content`` block:
 
 What depends on the screen is done in the browser, by docs/_static/korean-interface.js: a code block,
 output, table or formula that scrolls on a phone is made reachable with the keyboard (and a scrolling
-table named as a region), each box when it nears the screen or while the browser is idle.
+table named as a region), each box when it nears the screen, every one at the reader's first Tab.
 
 If the sidebar's brand or search button is no longer what the theme writes, that is a warning (``-W``:
 an error); the body's fixes are checked by tests/browser/test_axe.py, so a theme or docutils update

@@ -24,7 +24,7 @@ punctuation and that the theme's colours draw exactly like the surrounding code.
   of the page once it has loaded (to make those that scroll focusable): with custom.css letting the
   browser skip the layout of sections off screen, that check was the one task that laid out the whole
   chapter at once. ``_static/korean-interface.js`` makes the same boxes focusable, each as it nears the
-  screen or while the browser is idle;
+  screen, every one at the reader's first Tab;
 * unwraps, inside highlighted code, the Pygments spans whose token style equals the code's base style
   in both the light and the dark Pygments style of the theme (so nothing changes on screen); which
   classes those are is computed from the styles, not listed here. Likewise docutils' span around each
@@ -345,7 +345,7 @@ THEME_JS = "scripts/pydata-sphinx-theme.js"
 # pydata-sphinx-theme 0.16: once the page has loaded, I() reads scrollWidth/scrollHeight of every <pre>,
 # output and table wrapper of the page (to give those that scroll tabindex 0): a layout of the whole
 # chapter in one task, 0.4-1.4 s of total blocking time on Lighthouse's phone. korean-interface.js
-# marks the same boxes the same way, each when it nears the screen or the browser is idle.
+# marks the same boxes the same way, each when it nears the screen, every one at the first Tab.
 THEME_SCROLL_CHECK = '"complete"===document.readyState?I():window.addEventListener("load",I)'
 THEME_SCROLL_CHECK_OFF = "/* page_assets.py: the scroll check is korean-interface.js's */void I"
 

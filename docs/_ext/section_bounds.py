@@ -67,6 +67,11 @@ TAG = re.compile(r"<[^>]+>")
 ENTITY = re.compile(r"&[#\w]+;")
 
 
+def _chars(html: str) -> int:
+    """The characters the text of this HTML shows, spaces left out (an entity is one)."""
+    return len("".join(ENTITY.sub("x", TAG.sub("", html)).split()))
+
+
 def _folded(m: re.Match) -> str:
     summary = SUMMARY.search(m.group(0))
     return f"<p>{summary.group(0)}</p>" if summary else "<p></p>"
@@ -91,19 +96,17 @@ def height_bound(html: str) -> int:
     html = INLINE.sub(inline, html)
     for m in TABLE.finditer(html):  # a row is a line and padding; its cells' text as if no two shared a line
         rows = len(ROWS.findall(m.group(0)))
-        chars = len("".join(ENTITY.sub("x", TAG.sub("", m.group(0))).split()))
-        px += rows * (LINE_PX + ROW_PX) + math.ceil(chars / CHARS_PER_LINE) * LINE_PX + BLOCK_PX
+        px += rows * (LINE_PX + ROW_PX) + math.ceil(_chars(m.group(0)) / CHARS_PER_LINE) * LINE_PX + BLOCK_PX
     html = TABLE.sub("", html)
     for m in IMG_HEIGHT.finditer(html):
         px += int(m.group(1)) + FIGURE_PAD_PX
     blocks = len(BLOCKS.findall(html)) - len(ITEM_PARAGRAPH.findall(html))  # <li><p>: one block
-    chars = len("".join(ENTITY.sub("x", TAG.sub("", html)).split()))
-    px += math.ceil(chars / CHARS_PER_LINE) * LINE_PX + blocks * (LINE_PX + BLOCK_PX)
+    px += math.ceil(_chars(html) / CHARS_PER_LINE) * LINE_PX + blocks * (LINE_PX + BLOCK_PX)
     return round(px * SAFETY + BASE_PX)
 
 
 def with_bounds(html: str) -> str:
-    """Every ``<section>`` of the article that holds no other section marked lazy, with its height bound."""
+    """Every subsection of the article that holds no other section, marked lazy with its height bound."""
     start = html.find('<article class="bd-article"')
     if start < 0:
         return html

@@ -1,10 +1,11 @@
 """A chapter on a phone: the browser lays out only what is near the screen, and every box that scrolls
 is still reachable with the keyboard.
 
-custom.css gives the article's sections ``content-visibility: auto`` (a section off screen is not laid
-out), with the height bound that docs/_ext/section_bounds.py writes into each (checked here: never less
-than the section's real height, on a 320 and a 390 px screen); docs/_ext/page_assets.py takes out the theme's load-time check that measured every code block,
-output and table (and so laid out the whole chapter at once); docs/_static/korean-interface.js marks the
+custom.css gives the article's subsections that hold no subsection ``content-visibility: auto`` (a
+section off screen is not laid out), with the height bound that docs/_ext/section_bounds.py writes into
+each (checked here: never less than the section's real height, on a 320 and a 390 px screen);
+docs/_ext/page_assets.py takes out the theme's load-time check that measured every code block, output
+and table (and so laid out the whole chapter at once); docs/_static/korean-interface.js marks the
 boxes instead: each when it comes near the screen, every one at the reader's first Tab. The rule is the
 theme's (a box that scrolls: tabindex 0, one that does not: -1; a display formula: 0 while it scrolls
 sideways, else none), checked here against the boxes' sizes, measured by the test.
