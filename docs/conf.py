@@ -23,6 +23,7 @@ language = "ko"
 extensions = [
     "book_site",  # docs/_ext: where the site is hosted and the repository lives (book_site_url, book_repository)
     "myst_nb",
+    "parallel_execute",  # docs/_ext: pages missing from the notebook cache executed side by side, then read
     "stream_merge",  # docs/_ext: a cell's printed chunks joined exactly (same text on every build)
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",

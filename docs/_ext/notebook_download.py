@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -173,15 +174,13 @@ def copy_sources(root: Path, sources: list[Path], target: Path) -> None:
         shutil.copy2(path, copy)
 
 
-def build_wheel(app: Sphinx, exception: Exception | None) -> None:
-    """Put the package's wheel into the site (built once per version of its sources and metadata).
+def make_wheel(app: Sphinx) -> Path:
+    """The package's wheel, built once per version of its sources and metadata (beside the build).
 
     The wheel is built from a private copy of its sources: setuptools writes ``build/`` and
     ``*.egg-info`` next to them, so two builds at once (the ``buildcheck`` tests run two) would
     otherwise share, and break, one ``build/`` folder in the checkout.
     """
-    if exception is not None or app.builder.format != "html":
-        return
     root = _root(app)
     sources = wheel_sources(root)
     h = hashlib.sha256()
@@ -202,6 +201,40 @@ def build_wheel(app: Sphinx, exception: Exception | None) -> None:
     for old in cache.parent.iterdir():  # wheels of earlier sources: not needed again
         if old != cache:
             shutil.rmtree(old, ignore_errors=True)
+    return wheel
+
+
+def start_wheel(app: Sphinx, env: Any) -> None:
+    """Build the wheel in a thread (pip runs as its own process) while Sphinx analyses and writes pages."""
+    if app.builder.format != "html" or getattr(app, "_wheel_job", None) is not None:
+        return
+    job: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            job["wheel"] = make_wheel(app)
+        except BaseException as error:  # raised again at build-finished
+            job["error"] = error
+
+    job["thread"] = threading.Thread(target=run, name="attention-ref-wheel", daemon=True)
+    job["thread"].start()
+    app._wheel_job = job
+
+
+def build_wheel(app: Sphinx, exception: Exception | None) -> None:
+    """Put the package's wheel into the site (the one started at ``env-updated``, or built now)."""
+    job = getattr(app, "_wheel_job", None)
+    app._wheel_job = None
+    if job is not None:
+        job["thread"].join()
+    if exception is not None or app.builder.format != "html":
+        return
+    if job is None:
+        wheel = make_wheel(app)
+    elif "error" in job:
+        raise job["error"]
+    else:
+        wheel = job["wheel"]
     out = Path(app.outdir, WHEEL_DIR)
     out.mkdir(exist_ok=True)
     shutil.copy2(wheel, out / wheel.name)
@@ -212,5 +245,6 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("html-page-context", offer_notebook, priority=400)
     app.connect("html-page-context", add_colab_button, priority=510)
     app.connect("env-updated", forget_resolver)
+    app.connect("env-updated", start_wheel, priority=100)  # early: pip runs beside the search analysis
     app.connect("build-finished", build_wheel)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -17,9 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 REAL_CONF = REPO / "docs" / "conf.py"
 
-# Extensions of the real conf that change what a page's outputs look like: the tiny book loads them
-# too when the real conf does (so removing one from docs/conf.py makes its test fail).
-OUTPUT_EXTENSIONS = {"stream_merge"}
+# Extensions of the real conf that change what a page's outputs look like or how they are made: the
+# tiny book loads them too when the real conf does (so removing one from docs/conf.py makes its test fail).
+OUTPUT_EXTENSIONS = {"stream_merge", "parallel_execute"}
 
 # The tiny book's conf.py runs the real one as if it sat in the tiny book's docs/ folder (so the
 # package fingerprint is taken over the tiny book's copy of attention_ref), then keeps only the

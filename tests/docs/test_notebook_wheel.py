@@ -60,3 +60,33 @@ def test_a_second_build_reuses_the_cached_wheel(tmp_path):
     notebook_download.build_wheel(app, None)
     wheels = list(Path(app.outdir).parent.glob(".wheels/*/*.whl"))
     assert len(wheels) == 1 and wheels[0] != cached, wheels  # new sources, new wheel; the old one removed
+
+
+def test_the_wheel_started_early_is_the_one_put_into_the_site(tmp_path, monkeypatch):
+    # env-updated starts the build in a thread; build-finished waits for it and copies it in
+    root = project_copy(tmp_path / "project")
+    app = fake_app(root, tmp_path / "out")
+    calls = []
+    real = notebook_download.make_wheel
+    monkeypatch.setattr(notebook_download, "make_wheel", lambda app: calls.append(app) or real(app))
+    notebook_download.start_wheel(app, None)
+    notebook_download.start_wheel(app, None)  # a second env-updated round does not start another
+    notebook_download.build_wheel(app, None)
+    assert len(calls) == 1
+    assert Path(app.outdir, notebook_download.WHEEL_DIR, notebook_download.wheel_name(app)).is_file()
+
+
+def test_a_wheel_that_fails_in_the_background_fails_the_build(tmp_path, monkeypatch):
+    app = fake_app(project_copy(tmp_path / "project"), tmp_path / "out")
+
+    def broken(app):
+        raise RuntimeError("building attention_ref-0.1.0-py3-none-any.whl failed")
+
+    monkeypatch.setattr(notebook_download, "make_wheel", broken)
+    notebook_download.start_wheel(app, None)
+    try:
+        notebook_download.build_wheel(app, None)
+    except RuntimeError as error:
+        assert "failed" in str(error)
+    else:
+        raise AssertionError("the error of the wheel's thread was lost")
