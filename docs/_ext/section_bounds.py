@@ -19,6 +19,10 @@ per line), computed from what it holds:
 - a display formula: its SVG's height (in ex) plus margins; a figure: its image's height attribute (the
   column only ever scales it down) plus its caption's text; an interactive view: ``VIEW_PX``.
 
+The API pages are a few long sections of autodoc entries (``<dl class="py function">``...), the first
+of which fills the screen, and so is laid out whole: there each entry that is in no other list (a class
+with its methods is one) is such a unit too, inside its section.
+
 The bound is then multiplied by ``SAFETY``. tests/browser/test_scroll_marks.py checks on every page, at
 320 and 390 px wide, that no section is taller than its bound, and that the bounds are not wildly more
 (the page's scroll bar is drawn from them until the reader gets there).
@@ -49,6 +53,8 @@ SAFETY = 1.15
 BASE_PX = 120
 
 SECTION_TAG = re.compile(r"<section\b[^>]*>|</section>")
+DL_TAG = re.compile(r"<dl\b[^>]*>|</dl>")
+ENTRY = re.compile(r'<dl class="py ')  # an autodoc entry: a function, class, attribute...
 PRE = re.compile(r"<pre\b[^>]*>(.*?)</pre>", re.S)
 # a folded block (a hidden cell, an exercise's answer): its summary line only, until it is opened (and
 # then shown: from then on the browser keeps the section's real height)
@@ -105,11 +111,8 @@ def height_bound(html: str) -> int:
     return round(px * SAFETY + BASE_PX)
 
 
-def with_bounds(html: str) -> str:
-    """Every subsection of the article that holds no other section, marked lazy with its height bound."""
-    start = html.find('<article class="bd-article"')
-    if start < 0:
-        return html
+def leaf_sections(html: str, start: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of every subsection after ``start`` that holds no other section."""
     stack: list[tuple[int, bool]] = []  # (where the opening tag is, holds a section)
     leaves: list[tuple[int, int]] = []
     for m in SECTION_TAG.finditer(html, start):
@@ -123,8 +126,35 @@ def with_bounds(html: str) -> str:
         opened, nested = stack.pop()
         if not nested and stack:  # a subsection (the page's own top section stays laid out)
             leaves.append((opened, m.end()))
+    return leaves
+
+
+def top_entries(html: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of every autodoc entry between ``start`` and ``end`` that is inside no other list."""
+    depth, opened, entries = 0, -1, []
+    for m in DL_TAG.finditer(html, start, end):
+        if m.group(0) != "</dl>":
+            if depth == 0 and ENTRY.match(m.group(0)):
+                opened = m.start()
+            depth += 1
+            continue
+        depth -= 1
+        if depth == 0 and opened >= 0:
+            entries.append((opened, m.end()))
+            opened = -1
+    return entries
+
+
+def with_bounds(html: str) -> str:
+    """Every leaf subsection of the article, and every autodoc entry in no other list, marked lazy with its
+    height bound."""
+    start = html.find('<article class="bd-article"')
+    if start < 0:
+        return html
+    end = html.find("</article>", start)
+    units = leaf_sections(html, start) + top_entries(html, start, end if end > 0 else len(html))
     out, last = [], 0
-    for opened, closed in sorted(leaves):
+    for opened, closed in sorted(units):
         tag_end = html.index(">", opened)
         tag = html[opened:tag_end]
         if CLASS in tag:

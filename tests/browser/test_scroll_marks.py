@@ -84,7 +84,7 @@ def test_a_box_far_down_is_marked_once_scrolled_to(visit):
 
 
 BOUNDS = """() => {
-  const sections = [...document.querySelectorAll('section.attn-lazy')];
+  const sections = [...document.querySelectorAll('.bd-article .attn-lazy')];  // sections, API entries
   for (const s of sections) s.style.contentVisibility = 'visible';  // every section laid out as it is
   return sections.map(s => ({id: s.id, height: s.getBoundingClientRect().height,
                              bound: parseFloat(s.style.containIntrinsicBlockSize.replace('auto', ''))}));
@@ -106,3 +106,6 @@ def test_no_section_is_taller_than_its_bound(reused_tab, html_page):
 def test_chapters_have_lazy_sections(site):
     for page in site.glob("0*.html"):
         assert page.read_text(encoding="utf-8").count('class="attn-lazy') >= 5, page.name
+    for page in site.glob("api*.html"):  # one section each: their autodoc entries are the lazy units
+        text = page.read_text(encoding="utf-8")
+        assert text.count('<dl class="attn-lazy py ') >= 10, page.name

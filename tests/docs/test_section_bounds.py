@@ -57,3 +57,26 @@ def test_figures_formulas_and_views_reserve_their_height():
     assert display - base >= 10 * section_bounds.EX_PX
     view = section_bounds.height_bound('<p>글</p><div class="attn-view" data-view="scale"></div>')
     assert view - base >= section_bounds.VIEW_PX
+
+
+API = """<html><body><article class="bd-article"><section id="api"><h1>API</h1>
+<dl class="py function"><dt class="sig" id="f">f(x)</dt><dd><p>{text}</p></dd></dl>
+<dl class="py class"><dt class="sig" id="C">C</dt><dd><p>클래스</p>
+<dl class="py method"><dt class="sig" id="C.m">m()</dt><dd><pre>{code}</pre></dd></dl>
+<dl class="field-list simple"><dt>Parameters</dt><dd>x</dd></dl></dd></dl>
+<dl class="simple"><dt>용어</dt><dd>뜻</dd></dl>
+<section id="more"><h2>더</h2><dl class="py function"><dt class="sig" id="g">g()</dt><dd>g</dd></dl></section>
+</section></article></body></html>"""
+
+
+def test_the_api_pages_top_level_entries_are_marked_with_what_they_hold():
+    html = section_bounds.with_bounds(API.format(text="글" * 300, code="x\n" * 40))
+    entries = dict(re.findall(r'<dl class="attn-lazy py (\w+)" style="contain-intrinsic-block-size: auto (\d+)px"',
+                              html))
+    # the function and the class (its method inside it is not marked again), the function in the section
+    # "more" (which is lazy itself); not a plain list
+    assert set(entries) == {"function", "class"}, entries
+    assert html.count("attn-lazy") == 4  # three entries and the section "more"
+    assert '<section id="more" class="attn-lazy"' in html
+    assert int(entries["class"]) > 40 * section_bounds.CODE_LINE_PX  # the method's code is in the class's bound
+    assert section_bounds.with_bounds(html) == html
