@@ -168,6 +168,146 @@ def fold_icon_fonts(css: str, static: Path) -> tuple[str, dict[str, int]]:
     return css, kept
 
 
+# --- rules that match nothing on the site ------------------------------------------------------------------------
+
+# at-rules whose block holds style rules (filtered like the top level); any other block is kept whole
+_GROUPING = frozenset({"media", "supports", "layer", "container", "document", "-moz-document"})
+# pseudo-classes whose argument is a selector: a class inside it need not be on the page for the rule to match
+_SELECTOR_ARG = re.compile(r":(?:not|is|where|has|matches|-webkit-any|-moz-any)\(")
+_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+_WORDS = re.compile(r"[\w-]+")
+# a class name that a script builds: `bs-${name}`, "kind-" + x
+_BUILT_PREFIX = re.compile(r"""(?:`|["'])([A-Za-z][\w-]*-)(?:\$\{|["']\s*\+)""")
+
+
+def _skip_string_or_comment(css: str, i: int) -> int:
+    """The index after the string or comment starting at ``css[i]``, or ``i`` when none starts there."""
+    if css.startswith("/*", i):
+        end = css.find("*/", i + 2)
+        return len(css) if end < 0 else end + 2
+    if css[i] in "\"'":
+        j = i + 1
+        while j < len(css) and css[j] != css[i]:
+            j += 2 if css[j] == "\\" else 1
+        return j + 1
+    return i
+
+
+def css_items(css: str) -> list[tuple[str, str | None]]:
+    """The top-level items of a stylesheet: ``(prelude, block)``; ``block`` is None for ``@import ...;``."""
+    items: list[tuple[str, str | None]] = []
+    i = start = 0
+    while i < len(css):
+        skip = _skip_string_or_comment(css, i)
+        if skip != i:
+            i = skip
+        elif css[i] == ";":
+            items.append((css[start:i + 1], None))
+            i = start = i + 1
+        elif css[i] == "{":
+            depth, j = 1, i + 1
+            while j < len(css) and depth:
+                skip = _skip_string_or_comment(css, j)
+                if skip != j:
+                    j = skip
+                    continue
+                depth += {"{": 1, "}": -1}.get(css[j], 0)
+                j += 1
+            if depth:
+                msg = f"unbalanced braces after {css[max(0, i - 80):i]!r}"
+                raise ValueError(msg)
+            items.append((css[start:i], css[i + 1:j - 1]))
+            i = start = j
+        else:
+            i += 1
+    if css[start:].strip():
+        items.append((css[start:], None))
+    return items
+
+
+def _top_level_commas(selectors: str) -> list[str]:
+    parts, depth, begin = [], 0, 0
+    for k, ch in enumerate(selectors):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(selectors[begin:k])
+            begin = k + 1
+    return [*parts, selectors[begin:]]
+
+
+def classes_required(selector: str) -> set[str]:
+    """The classes an element must have for ``selector`` to match it (not those inside ``:not()``, ``:is()``...)."""
+    selector = re.sub(r"\[[^\]]*\]", "", selector)  # attribute values may hold dots
+    kept, i = [], 0
+    while (m := _SELECTOR_ARG.search(selector, i)) is not None:
+        kept.append(selector[i:m.start()])
+        depth, i = 1, m.end()
+        while i < len(selector) and depth:
+            depth += {"(": 1, ")": -1}.get(selector[i], 0)
+            i += 1
+    kept.append(selector[i:])
+    return set(_CLASS.findall("".join(kept)))
+
+
+def words_and_built_prefixes(texts: Any) -> tuple[set[str], tuple[str, ...]]:
+    """Every word of the site's pages and scripts, and the class prefixes their scripts build names from."""
+    words: set[str] = set()
+    prefixes: set[str] = set()
+    for text in texts:
+        words.update(_WORDS.findall(text))
+        prefixes.update(_BUILT_PREFIX.findall(text))
+    return words, tuple(sorted(prefixes))
+
+
+def drop_unused_rules(css: str, words: set[str], prefixes: tuple[str, ...] = ()) -> tuple[str, int]:
+    """``css`` without the selectors that need a class no page or script names; and how many went.
+
+    A selector stays when each class it requires is one of ``words`` (every word of the site's HTML and
+    JavaScript, so a class a script adds stays too) or starts with one of ``prefixes`` (names a script
+    builds); a rule stays with the selectors that stay, and goes with none; an ``@media`` (and the like)
+    goes when nothing inside stays. Comments between rules go; ``@font-face``, ``@keyframes`` and other
+    at-rules stay whole.
+    """
+    dropped = 0
+
+    def used(cls: str) -> bool:
+        return cls in words or cls.startswith(prefixes)
+
+    def walk(text: str) -> str:
+        nonlocal dropped
+        out = []
+        for prelude, block in css_items(text):
+            prelude = re.sub(r"/\*.*?\*/", "", prelude, flags=re.S).strip()
+            if block is None:
+                if prelude:
+                    out.append(prelude)
+                continue
+            if prelude.startswith("@"):
+                name = re.match(r"@([\w-]*)", prelude).group(1).lower()
+                if name in _GROUPING:
+                    inner = walk(block)
+                    if inner:
+                        out.append(prelude + "{" + inner + "}")
+                else:
+                    out.append(prelude + "{" + block + "}")
+                continue
+            selectors = [s.strip() for s in _top_level_commas(prelude)]
+            keep = [s for s in selectors if all(map(used, classes_required(s)))]
+            dropped += len(selectors) - len(keep)
+            if keep:
+                out.append(",".join(keep) + "{" + block + "}")
+        return "".join(out)  # no separator: fold_icon_fonts finds Font Awesome's table right after a "}"
+
+    return walk(css), dropped
+
+
+def site_texts(outdir: Path) -> Any:
+    """The text of every HTML page and script of the built site (the search index aside: it holds no markup)."""
+    for path in sorted(outdir.rglob("*")):
+        if path.suffix in (".html", ".js") and path.name != "searchindex.js" and path.is_file():
+            yield path.read_text(encoding="utf-8", errors="replace")
+
+
 def bundled(builder: Any) -> list[Any]:
     """The stylesheets registered for every page that go into the bundle (not the print-only ones)."""
     return [
@@ -184,13 +324,16 @@ def write_bundle(app: Sphinx, exception: Exception | None) -> None:
         bundled(app.builder), key=lambda css: css.priority))]
     try:
         css = "\n".join(inline_css(static, name) for name in names)
+        full = len(css)
+        css, dropped = drop_unused_rules(css, *words_and_built_prefixes(site_texts(Path(app.builder.outdir))))
         css, kept = fold_icon_fonts(css, static)
     except (OSError, ValueError) as err:
         logger.warning("page_assets: %s", err)
         return
     css += sharpen_togglers(static)
     (static / BUNDLE).write_text(css, encoding="utf-8")
-    logger.info("page_assets: %s from %d stylesheets; icon font glyphs kept %s", BUNDLE, len(names), kept)
+    logger.info("page_assets: %s from %d stylesheets (%d selectors that match nothing on the site dropped: "
+                "%d -> %d characters); icon font glyphs kept %s", BUNDLE, len(names), dropped, full, len(css), kept)
 
 
 TOGGLERS = ("minus.png", "plus.png")  # Sphinx's module index: the +/- beside a package's modules

@@ -166,3 +166,55 @@ def test_theme_scroll_check_is_taken_out_once(tmp_path):
                       encoding="utf-8")
     assert not page_assets.theme_scroll_check_off(tmp_path)  # a theme update: the build warns
     assert not page_assets.theme_scroll_check_off(tmp_path / "missing")
+
+
+def test_rules_for_classes_no_page_names_are_dropped():
+    css = (
+        "/* a comment, {with} a brace */ .used{color:red}"
+        ".unused{color:blue}"
+        ".used,.unused>p{margin:0}"
+        "div.used .unused{x:1}"
+        "p{y:2}"
+        "@media (min-width:960px){.unused{z:3}.used span{z:4}}"
+        "@media print{.unused{z:5}}"
+        "@font-face{font-family:X;src:url(x.woff2)}"
+        "@keyframes spin{from{a:1}to{a:2}}"
+        '.used::before{content:"}"}'
+        "@import url(other.css);"
+    )
+    out, dropped = page_assets.drop_unused_rules(css, {"used", "span"})
+    assert out == (
+        ".used{color:red}"
+        ".used{margin:0}"
+        "p{y:2}"
+        "@media (min-width:960px){.used span{z:4}}"
+        "@font-face{font-family:X;src:url(x.woff2)}"
+        "@keyframes spin{from{a:1}to{a:2}}"
+        '.used::before{content:"}"}'
+        "@import url(other.css);"
+    )
+    assert dropped == 5  # .unused, .unused>p, div.used .unused and one .unused in each @media
+    assert page_assets.drop_unused_rules(out, {"used", "span"}) == (out, 0)
+
+
+def test_a_class_under_not_or_is_or_in_an_attribute_is_not_required():
+    css = "p:not(.absent){a:1}:is(.absent,.used) b{a:2}a[href$='.absent']{a:3}.absent:hover{a:4}"
+    out, dropped = page_assets.drop_unused_rules(css, {"used"})
+    assert out == "p:not(.absent){a:1}:is(.absent,.used) b{a:2}a[href$='.absent']{a:3}"
+    assert dropped == 1
+    assert page_assets.classes_required(".a.b:not(.c) > .d[title='.e']:where(.f)") == {"a", "b", "d"}
+
+
+def test_classes_a_script_adds_or_builds_are_kept():
+    page = '<p class="used">x</p><script>el.classList.add("shown")</script>'
+    script = "e.classList.add(`bs-${this.constructor.NAME}-auto`); c = 'kind-' + kind"
+    words, prefixes = page_assets.words_and_built_prefixes([page, script])
+    assert {"used", "shown"} <= words and prefixes == ("bs-", "kind-")
+    css = ".used{a:1}.shown{a:2}.bs-tooltip-auto{a:3}.kind-cross{a:4}.gone{a:5}"
+    out, dropped = page_assets.drop_unused_rules(css, words, prefixes)
+    assert out == ".used{a:1}.shown{a:2}.bs-tooltip-auto{a:3}.kind-cross{a:4}" and dropped == 1
+
+
+def test_unbalanced_css_is_refused():
+    with pytest.raises(ValueError, match="unbalanced"):
+        page_assets.drop_unused_rules(".a{color:red", {"a"})
