@@ -13,7 +13,7 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 
-from book_site import site_settings  # noqa: E402  (docs/_ext, just put on the path)
+from book_site import edit_branch, site_settings  # noqa: E402  (docs/_ext, just put on the path)
 
 project = "어텐션 메커니즘 교과서"
 author = "attention-ref 기여자"
@@ -58,7 +58,7 @@ html_css_files = ["custom.css"]
 # ATTN_SITE_URL / ATTN_REPOSITORY, or GITHUB_REPOSITORY on GitHub Actions (docs/_ext/book_site.py);
 # both None for a build on one's own machine.
 book_repository, book_site_url = site_settings(os.environ)
-book_branch = os.environ.get("GITHUB_REF_NAME") or "main"
+book_branch = edit_branch(os.environ)  # a pull request's pages edit the branch it merges into
 
 # --- MyST and notebook execution ------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]

@@ -44,6 +44,29 @@ def site_settings(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     return repository, site_url
 
 
+def edit_branch(environ: Mapping[str, str]) -> str:
+    """The branch that a page's "edit this page" link opens its source on.
+
+    A push builds its own branch (``GITHUB_REF_NAME``). A pull request's ``GITHUB_REF_NAME`` is
+    ``N/merge``, a ref no one can edit: its pages edit the branch it will merge into
+    (``GITHUB_BASE_REF``). A tag cannot be edited either, nor can a build with no branch: ``main``.
+
+    >>> edit_branch({"GITHUB_REF_NAME": "draft", "GITHUB_REF_TYPE": "branch"})
+    'draft'
+    >>> edit_branch({"GITHUB_REF_NAME": "12/merge", "GITHUB_BASE_REF": "main", "GITHUB_HEAD_REF": "fix"})
+    'main'
+    >>> edit_branch({"GITHUB_REF_NAME": "v1.0", "GITHUB_REF_TYPE": "tag"})
+    'main'
+    >>> edit_branch({})
+    'main'
+    """
+    if environ.get("GITHUB_BASE_REF"):
+        return environ["GITHUB_BASE_REF"]
+    if environ.get("GITHUB_REF_TYPE", "branch") == "branch" and environ.get("GITHUB_REF_NAME"):
+        return environ["GITHUB_REF_NAME"]
+    return "main"
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("book_repository", None, "html", types=(str, type(None)))
     app.add_config_value("book_site_url", None, "html", types=(str, type(None)))

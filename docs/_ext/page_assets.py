@@ -40,6 +40,7 @@ import base64
 import io
 import posixpath
 import re
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -312,8 +313,13 @@ def bundled(builder: Any) -> list[Any]:
     """The stylesheets registered for every page that go into the bundle (not the print-only ones)."""
     return [
         css for css in builder._orig_css_files
-        if css.attributes.get("media", "all") in ("all", "screen") and not css.attributes.get("disabled")
+        if for_screen(css.attributes) and not css.attributes.get("disabled")
     ]
+
+
+def for_screen(attributes: dict[str, str]) -> bool:
+    """A stylesheet that applies on screen (no media, or ``all``/``screen``): print-only ones stay linked."""
+    return attributes.get("media", "all") in ("all", "screen")
 
 
 def write_bundle(app: Sphinx, exception: Exception | None) -> None:
@@ -434,6 +440,7 @@ def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
     # stylesheets: the bundle replaces the theme's two and every page-wide one (layout.html links it);
     # a small one added for this page only (the views') is written into the page's <head>
     context["book_css_bundle"] = BUNDLE
+    state = _STATE.setdefault(app, {})
     in_bundle = {css.filename for css in bundled(app.builder)}
     kept, inline = [], []
     for css in context["css_files"]:
@@ -447,12 +454,13 @@ def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
     context["css_files"] = kept
     context["book_inline_css"] = "\n".join(inline)
     # scripts: files deferred; documentation_options.js inlined (inline scripts after it read it)
-    options = Path(app.builder.outdir) / OPTIONS_JS
     scripts = []
     for js in context["script_files"]:
         attrs = dict(js.attributes)
         if js.filename == OPTIONS_JS:
-            scripts.append(_JavaScript("", priority=js.priority, body=options.read_text(encoding="utf-8").strip()))
+            if "options" not in state:  # written once, before the pages
+                state["options"] = (Path(app.builder.outdir) / OPTIONS_JS).read_text(encoding="utf-8").strip()
+            scripts.append(_JavaScript("", priority=js.priority, body=state["options"]))
             continue
         if js.filename and "async" not in attrs and "defer" not in attrs and attrs.get("type") != "module":
             attrs["defer"] = "defer"
@@ -460,9 +468,9 @@ def page_context(app: Sphinx, pagename: str, templatename: str, context: dict, d
     context["script_files"] = scripts
     # code: spans that draw like the text around them
     if "body" in context:
-        classes = _STATE.get("classes")
+        classes = state.get("classes")
         if classes is None:
-            classes = _STATE["classes"] = plain_token_classes(*theme_pygments_styles(app))
+            classes = state["classes"] = plain_token_classes(*theme_pygments_styles(app))
         context["body"] = unwrap_literal_words(unwrap_plain_spans(context["body"], classes))
 
 
@@ -471,7 +479,7 @@ INLINE_LIMIT = 16 * 1024  # bytes: a page's own stylesheet up to this size goes 
 
 def _inlinable(path: Path, attributes: dict[str, str]) -> str | None:
     """The stylesheet's text when it can sit in a ``<style>`` of the page (small, no URLs), else None."""
-    if attributes.get("media", "all") not in ("all", "screen") or not path.is_file():
+    if not for_screen(attributes) or not path.is_file():
         return None
     if path.stat().st_size > INLINE_LIMIT:
         return None
@@ -479,7 +487,9 @@ def _inlinable(path: Path, attributes: dict[str, str]) -> str | None:
     return None if "url(" in text or "</" in text else text
 
 
-_STATE: dict[str, Any] = {}
+# what page_context works out once per build (not per page): one dict per Sphinx application, so that two
+# builds in one process (the tests' tiny books) do not share it
+_STATE: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 # --- the theme's scroll check ---------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ GITHUB = "https://github.com/kim/attention-book"
 PREFIX = "/attention-book/"
 BRANCH = "draft"
 CHAPTER = "02-self-attention"  # its first paragraph has a term link followed by a particle
-SITE_ENV = ("ATTN_REPOSITORY", "ATTN_SITE_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME")
+SITE_ENV = ("ATTN_REPOSITORY", "ATTN_SITE_URL", "GITHUB_REPOSITORY", "GITHUB_REF_NAME", "GITHUB_REF_TYPE", "GITHUB_BASE_REF")
 
 # every page of the book: its documents (docs/**/*.md outside _build and the _folders), but the 404 page
 DOCUMENTS = sorted(
