@@ -161,6 +161,27 @@ def check_int(value, name: str, *, minimum: int | None = None, what: str | None 
     return int(value)
 
 
+def check_words(words, name: str, n: int | None = None) -> list[str]:
+    """``words`` as a list of strings: any sequence of them but a single string; ``n`` of them when given,
+    else at least one."""
+    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
+        need = "words (strings)" if n is None else f"{n} strings"
+        msg = f"{name} must be a sequence of {need}, got {type(words).__name__}"
+        raise TypeError(msg)
+    words = list(words)
+    bad = [w for w in words if not isinstance(w, str)]
+    if bad:
+        msg = f"{name} must hold strings, got {type(bad[0]).__name__} {bad[0]!r}"
+        raise TypeError(msg)
+    if n is None and not words:
+        msg = f"{name} must hold at least one word, got an empty sequence"
+        raise ValueError(msg)
+    if n is not None and len(words) != n:
+        msg = f"{name} has {len(words)} labels but needs {n}, one per row of the data"
+        raise ValueError(msg)
+    return words
+
+
 def check_real(value, name: str, *, positive: bool = False) -> float:
     """``value`` as a finite ``float`` (strictly positive with ``positive``); ``TypeError`` unless a real number."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

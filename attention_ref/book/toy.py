@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import as_array, check_finite, check_positive_int
+from .._validation import as_array, check_finite, check_positive_int, check_words
 
 __all__ = [
     "ANSWER",
@@ -52,28 +52,12 @@ def one_hot_vectors(words) -> dict[str, np.ndarray]:
     >>> one_hot_vectors(SENTENCE)['사과를']
     array([0, 1, 0])
     """
-    words = _check_words(words, "words")
+    words = check_words(words, "words")
     if len(set(words)) != len(words):
         msg = f"words must be distinct, got {words}"
         raise ValueError(msg)
     eye = np.eye(len(words), dtype=int)
     return {w: eye[i] for i, w in enumerate(words)}
-
-
-def _check_words(words, name) -> list[str]:
-    """``words`` as a list: a non-empty sequence of strings (a single string is not a sequence of words)."""
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
-        msg = f"{name} must be a sequence of words (strings), got {type(words).__name__}"
-        raise TypeError(msg)
-    words = list(words)
-    bad = [w for w in words if not isinstance(w, str)]
-    if bad:
-        msg = f"{name} must hold strings, got {type(bad[0]).__name__} {bad[0]!r}"
-        raise TypeError(msg)
-    if not words:
-        msg = f"{name} must hold at least one word, got an empty sequence"
-        raise ValueError(msg)
-    return words
 
 
 def _check_vectors(words, vectors, name) -> np.ndarray:
@@ -113,7 +97,7 @@ def toy_self_attention(words=SENTENCE, vectors=None) -> np.ndarray:
      [0. 1. 0.]
      [0. 0. 1.]]
     """
-    words = _check_words(words, "words")
+    words = check_words(words, "words")
     vectors = one_hot_vectors(words) if vectors is None else vectors
     e = _check_vectors(words, vectors, "vectors")  # (n, d)
     return e @ e.T  # (n, n)
@@ -169,7 +153,7 @@ def toy_masked_attention(words=SENTENCE, vectors=None, mask=(1, 1, 0)) -> np.nda
      [0. 1. 0.]
      [0. 0. 0.]]
     """
-    words = _check_words(words, "words")
+    words = check_words(words, "words")
     mask = as_array(mask, "mask", min_ndim=1)
     if mask.shape != (len(words),):
         msg = f"mask has shape {mask.shape} but needs one entry per word: ({len(words)},)"
@@ -195,8 +179,8 @@ def toy_cross_attention(
     [[1. 0.]
      [0. 1.]]
     """
-    query_words = _check_words(query_words, "query_words")
-    key_words = _check_words(key_words, "key_words")
+    query_words = check_words(query_words, "query_words")
+    key_words = check_words(key_words, "key_words")
     query_vectors = one_hot_vectors(query_words) if query_vectors is None else query_vectors
     key_vectors = one_hot_vectors(key_words) if key_vectors is None else key_vectors
     q = _check_vectors(query_words, query_vectors, "query_vectors")  # (n_q, d)

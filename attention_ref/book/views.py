@@ -31,7 +31,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .._validation import as_array, check_finite, check_int
+from .._validation import as_array, check_finite, check_int, check_words
 from ..attention import scaled_dot_product_attention
 from ..softmax import softmax
 
@@ -84,18 +84,7 @@ def _labels(words, name: str, n: int, default: str | None = None) -> list[str]:
     """``n`` strings: ``words``, or ``default.format(i + 1)`` for ``i < n`` when ``words`` is None."""
     if words is None and default is not None:
         return [default.format(i + 1) for i in range(n)]
-    if isinstance(words, (str, bytes)) or not hasattr(words, "__iter__"):
-        msg = f"{name} must be a sequence of {n} strings, got {type(words).__name__}"
-        raise TypeError(msg)
-    words = list(words)
-    bad = [w for w in words if not isinstance(w, str)]
-    if bad:
-        msg = f"{name} must hold strings, got {type(bad[0]).__name__} {bad[0]!r}"
-        raise TypeError(msg)
-    if len(words) != n:
-        msg = f"{name} has {len(words)} labels but needs {n}, one per row of the data"
-        raise ValueError(msg)
-    return words
+    return check_words(words, name, n)
 
 
 def _text(value, name: str) -> str:
