@@ -103,6 +103,19 @@ def test_no_folded_toggles_or_site_controls(pages_text: list[str]) -> None:
     assert not left, f"folded toggles or site controls printed: {left}"
 
 
+def test_interactive_views_print_as_a_pointer_to_their_figure(text: str, site: Path) -> None:
+    """A view of the site (attention-views.js) prints as one line that points to the static figure beside
+    it (attention-views.css, ``@media print``): never its controls, its numbers or its no-script note."""
+    views = sum(p.read_text("utf-8").count('<div class="attn-view"') for p in site.glob("*.html"))
+    css = (site / "_static" / "attention-views.css").read_text("utf-8")
+    note = re.search(r'\.attn-view::before\s*\{\s*content:\s*"([^"]+)"', css)
+    assert views >= 4 and note, "the site has no views, or their print rule is gone"
+    flat = re.sub(r"\s+", "", text)  # pdftotext breaks Korean lines anywhere
+    assert flat.count(re.sub(r"\s+", "", note.group(1))) == views
+    for control in ("eiga의점수에더하는값", "모두나란히", "인과+패딩마스크", "이보기는자바스크립트로그립니다"):
+        assert control not in flat, f"a view's {control!r} is printed"
+
+
 def test_every_figure_is_printed(pdf_path: Path, site: Path) -> None:
     printed = ["index", *(p.stem for p in chapter_sources()), "glossary", "references"]
     figures = set()
