@@ -17,6 +17,11 @@ punctuation and that the theme's colours draw exactly like the surrounding code.
   no request). ``docs/_templates/layout.html`` links the bundle instead of the theme's files. A small
   stylesheet added for one page (the views', 10 KB) is written into that page's ``<head>`` instead of
   being a second stylesheet to wait for; the print stylesheet stays a link (it never blocks);
+* drops from the bundle every selector that needs a class no page or script of the built site names
+  (``drop_unused_rules``): two thirds of the bundle were rules for theme and sphinx-design components
+  this book does not use (482 KB -> 169 KB, 80 -> 36 KB gzipped, when it was written). A class that a
+  script adds is a word of that script and stays; so does a family whose names a script builds
+  (`` `bs-${x}` ``, ``"kind-" + x``);
 * makes every script file in ``<head>`` ``defer`` (they run in the same order, after parsing, before
   ``DOMContentLoaded``), with ``documentation_options.js`` inlined so that the inline scripts that set
   ``DOCUMENTATION_OPTIONS.pagename`` still find it;
