@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import nbformat
+from sphinx.util.matching import patfilter
 
 GLUE_MIME = "application/papermill.record/"
 INTERACTIVE_TAG = "interactive"  # a cell whose output is an interactive view (docs/_static/attention-views.js)
@@ -261,8 +262,8 @@ class _Cleaner:
         if name == "toctree":
             items = []
             for entry in (c.strip() for c in content if c.strip()):
-                docs = sorted(d for d in self.r.titles if re.fullmatch(_glob(entry), d)) if "glob" in options \
-                    else [entry]
+                # Sphinx's own glob (``*`` stays inside a folder), as its toctree directive matches
+                docs = sorted(patfilter(self.r.titles, entry)) if "glob" in options else [entry]
                 for doc in docs:
                     if doc not in self.r.titles:
                         raise CleanError(f"{self.docname}: the toctree names no page {doc!r}")
@@ -272,11 +273,6 @@ class _Cleaner:
         if name in {"math"}:
             return ["$$", *content, "$$"]
         raise CleanError(f"{self.docname}: the directive {{{name}}} has no clean Jupyter form")
-
-
-def _glob(pattern: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) if c not in "[]-" else c
-                   for c in pattern)
 
 
 def _hidden(cell: nbformat.NotebookNode) -> None:

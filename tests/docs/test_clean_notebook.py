@@ -111,6 +111,13 @@ def test_toctree_becomes_a_list_of_pages():
     assert markdown_of(notebook(myst)) == ["**차례**\n\n- 어텐션이란\n- 멀티헤드 셀프 어텐션\n\n- 용어집"]
 
 
+def test_toctree_glob_matches_as_sphinx_does():
+    """``*`` stays inside a folder (Sphinx's toctree glob): ``0*`` is not ``0x/notes``."""
+    nested = Resolver(**{**RESOLVER.__dict__, "titles": {**RESOLVER.titles, "0x/notes": "노트"}})
+    myst = "```{toctree}\n:glob:\n\n0*\n```"
+    assert markdown_of(notebook(myst), nested) == ["- 어텐션이란\n- 멀티헤드 셀프 어텐션"]
+
+
 def test_figures_get_their_caption_and_hidden_cells_stay_folded():
     cell = nbformat.v4.new_code_cell("plt.show()")
     cell.metadata = {"tags": ["hide-input"], "mystnb": {"figure": {"caption": "{term}`어텐션` 그림", "name": "fig"}}}
