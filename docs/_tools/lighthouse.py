@@ -25,22 +25,19 @@ the SEO goal is "no other SEO audit fails".
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
 import http.server
-import io
 import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
-from urllib.parse import urlsplit
 
-PREFIX = "/attention-book/"
-COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".txt", ".xml", ".map", ".ipynb", ".md", ".woff"}
+import site_server  # docs/_tools: this script's folder
+
+PREFIX = site_server.PREFIX
 
 # the issue's goals: scores (0-100) at least, times (ms) and bytes at most
 GOALS = {
@@ -56,40 +53,8 @@ LIMITS = {
 }
 
 
-class GzipHandler(http.server.SimpleHTTPRequestHandler):
-    """The site under PREFIX only; text compressed with gzip when the client accepts it."""
-
-    def translate_path(self, path: str) -> str:
-        path = urlsplit(path).path
-        if not path.startswith(PREFIX):
-            return str(Path(self.directory) / "__outside_the_prefix__")
-        return super().translate_path("/" + path[len(PREFIX):])
-
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            path = path / "index.html"
-        gz = "gzip" in self.headers.get("Accept-Encoding", "")
-        if not path.is_file() or path.suffix not in COMPRESSED or not gz:
-            return super().send_head()
-        body = gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
-        self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "max-age=600")  # as GitHub Pages
-        self.end_headers()
-        return io.BytesIO(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    handler = functools.partial(GzipHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    return site_server.serve(site, PREFIX, gzip=True)
 
 
 CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "

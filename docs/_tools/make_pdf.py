@@ -31,12 +31,9 @@ Usage: ``python docs/_tools/make_pdf.py SINGLEHTML_DIR OUT.pdf``
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import io
 import os
 import sys
-import threading
 import time
 import tomllib
 from pathlib import Path
@@ -44,6 +41,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import sync_playwright
 from pypdf import PdfReader
+from site_server import serve  # docs/_tools: this script's folder
 
 CHROMIUM = os.environ.get("ATTN_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
@@ -379,18 +377,6 @@ SET_PAGES = """(pages) => {
 }"""
 
 
-def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve ``root`` on loopback (a free port); returns the server and its base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def destination_pages(pdf: bytes) -> dict[str, int]:
     """Named destination -> its 1-based page number, as Chromium wrote them for the page's links."""
     reader = PdfReader(io.BytesIO(pdf))
@@ -425,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make_pdf: Chromium not found at {CHROMIUM}: apt-get install -y chromium fonts-noto-cjk")
         return 1
     start = time.monotonic()
-    server, base = serve(site)
+    server, base = serve(site, "/")  # the singlehtml build's own links are relative
     origin = base.rstrip("/")
     external: list[str] = []
     errors: list[str] = []

@@ -17,19 +17,15 @@ from __future__ import annotations
 
 import argparse
 import copy
-import functools
-import http.server
 import importlib.util
 import json
 import os
 import re
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import nbformat
 from nbclient import NotebookClient
@@ -38,28 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "_ext"))
 from check_determinism import TIMING_TAG, compare_notebooks
 from clean_notebook import INTERACTIVE_TAG, leftover_myst
+from site_server import serve
 
 PREFIX = "/attention-book/"
 INSTALL_TAG = "install"
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """The site under PREFIX only (as GitHub Pages serves a project's site)."""
-
-    def translate_path(self, path: str) -> str:
-        path = urlsplit(path).path
-        if not path.startswith(PREFIX):
-            return str(Path(self.directory) / "__outside_the_prefix__")
-        return super().translate_path("/" + path[len(PREFIX):])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
 
 
 def notebook_links(site_url: str, page: str) -> list[str]:
@@ -132,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     if not pages:
         print(f"no notebooks in {sources}: build the site first (nox -s docs)", file=sys.stderr)
         return 2
-    server, site_url = serve(args.site)
+    server, site_url = serve(args.site, PREFIX)
     # the kernels run in an empty folder, as a reader's would: not where a checkout could be imported
     workdir = Path(tempfile.mkdtemp(prefix="attention-notebooks-"))
 

@@ -7,12 +7,9 @@ recorded; any request to another host is answered with an error instead of going
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,6 +25,9 @@ CHROMIUM = os.environ.get("ATTN_CHROMIUM", "/usr/bin/chromium")
 # so that a 404 page built for https://OWNER.github.io/REPO/ is served where its links point), else one of ours
 sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 from book_site import site_settings  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "docs" / "_tools"))
+from site_server import serve  # noqa: E402
 
 PREFIX = urlsplit(site_settings(os.environ)[1] or "http://x/attention-book/").path
 
@@ -67,26 +67,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(msg)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Serve SITE under PREFIX only; everything else is 404, so an absolute link shows up as an error."""
-
-    def translate_path(self, path: str) -> str:
-        path = urlsplit(path).path
-        if not path.startswith(PREFIX):
-            return str(SITE / "__outside_the_prefix__")
-        return super().translate_path("/" + path[len(PREFIX) :])
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def base_url() -> str:
-    handler = functools.partial(_Handler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
+    server, base = serve(SITE, PREFIX)
+    yield base
     server.shutdown()
     server.server_close()
 
