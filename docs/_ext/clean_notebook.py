@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import nbformat
-from sphinx.util.matching import patfilter
 
 GLUE_MIME = "application/papermill.record/"
 INTERACTIVE_TAG = "interactive"  # a cell whose output is an interactive view (docs/_static/attention-views.js)
@@ -262,7 +261,10 @@ class _Cleaner:
         if name == "toctree":
             items = []
             for entry in (c.strip() for c in content if c.strip()):
-                # Sphinx's own glob (``*`` stays inside a folder), as its toctree directive matches
+                # Sphinx's own glob (``*`` stays inside a folder), as its toctree directive matches; imported
+                # here: run_notebooks.py reads this module in a reader's environment, which has no Sphinx
+                from sphinx.util.matching import patfilter
+
                 docs = sorted(patfilter(self.r.titles, entry)) if "glob" in options else [entry]
                 for doc in docs:
                     if doc not in self.r.titles:
