@@ -6,6 +6,7 @@ them in a fresh environment.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "docs" / "_ext"))
 
 from book_site import site_settings
 from clean_notebook import CleanError, Resolver, citation_text, clean_notebook, leftover_myst
+
+EXT = Path(__file__).resolve().parents[2] / "docs" / "_ext"
 
 
 def include(arg: str, options: dict) -> str:
@@ -194,3 +197,11 @@ def test_interactive_views_keep_their_code_but_not_their_output():
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": '<div class="attn-view"></div>'})]
     clean = clean_notebook(notebook(cell), RESOLVER, "page", install=None)
     assert clean.cells[0].source == "view(...)" and clean.cells[0].outputs == []
+
+
+def test_the_module_imports_without_sphinx():
+    """run_notebooks.py reads this module in a reader's environment (nbformat and nbclient, no Sphinx)."""
+    code = ("import sys; sys.modules['sphinx'] = None; sys.path.insert(0, sys.argv[1]); "
+            "import clean_notebook; print(clean_notebook.INTERACTIVE_TAG)")
+    run = subprocess.run([sys.executable, "-c", code, str(EXT)], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
