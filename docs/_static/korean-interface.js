@@ -66,13 +66,27 @@
   };
   const root = document.documentElement;
   let unmarked = new Map(); // box -> its table number (0: not a table)
+  const marked = new Map(); // likewise, the boxes marked since the last start
+  // A marked box is marked again whenever its size changes: the column can still be settling when a
+  // box is first measured (after a resize, a sidebar shown or hidden), and a box 10 px narrower may
+  // scroll where it did not.
+  const resized = "ResizeObserver" in window
+    ? new ResizeObserver((entries) => {
+      for (const entry of entries) if (marked.has(entry.target)) mark(entry.target, marked.get(entry.target));
+    })
+    : null;
   const markOne = (box) => {
     if (!unmarked.has(box)) return;
     mark(box, unmarked.get(box));
+    marked.set(box, unmarked.get(box));
     unmarked.delete(box);
     if (near) near.unobserve(box);
+    if (resized) resized.observe(box);
   };
   const markEvery = () => {
+    // the keyboard needs them all now: those marked before (near the screen, perhaps while the column
+    // was still settling) are measured again with the rest
+    marked.forEach((number, box) => mark(box, number));
     for (const box of Array.from(unmarked.keys())) markOne(box);
     root.dataset.scrollMarks = "all";
   };
@@ -83,12 +97,20 @@
     : null;
   const start = () => {
     if (near) near.disconnect();
+    if (resized) resized.disconnect();
+    marked.clear();
     const tables = Array.from(document.querySelectorAll(".pst-scrollable-table-container"));
     unmarked = new Map(Array.from(document.querySelectorAll(BOXES), (box) => [box, tables.indexOf(box) + 1]));
     if (!near) return markEvery();
     unmarked.forEach((_, box) => near.observe(box));
     root.dataset.scrollMarks = "near";
   };
+  // Past a breakpoint the theme slides a sidebar in or out (its margin, over 0.2 s): the column's width
+  // changes after the boxes were measured, and those in sections the browser skips (off screen) get no
+  // ResizeObserver report. Once such a move ends, the marked boxes are measured again.
+  document.addEventListener("transitionend", (event) => {
+    if (/^(margin|padding|width|left|right|flex)/.test(event.propertyName)) marked.forEach((n, box) => mark(box, n));
+  });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Tab" && root.dataset.scrollMarks !== "all") markEvery();
   }, true);
