@@ -83,10 +83,11 @@
     if (near) near.unobserve(box);
     if (resized) resized.observe(box);
   };
+  const markAgain = () => marked.forEach((number, box) => mark(box, number));
   const markEvery = () => {
     // the keyboard needs them all now: those marked before (near the screen, perhaps while the column
     // was still settling) are measured again with the rest
-    marked.forEach((number, box) => mark(box, number));
+    markAgain();
     for (const box of Array.from(unmarked.keys())) markOne(box);
     root.dataset.scrollMarks = "all";
   };
@@ -109,7 +110,7 @@
   // changes after the boxes were measured, and those in sections the browser skips (off screen) get no
   // ResizeObserver report. Once such a move ends, the marked boxes are measured again.
   document.addEventListener("transitionend", (event) => {
-    if (/^(margin|padding|width|left|right|flex)/.test(event.propertyName)) marked.forEach((n, box) => mark(box, n));
+    if (/^(margin|padding|width|left|right|flex)/.test(event.propertyName)) markAgain();
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Tab" && root.dataset.scrollMarks !== "all") markEvery();

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import http.server
 import json
 import os
 import re
@@ -36,8 +35,6 @@ import tempfile
 from pathlib import Path
 
 import site_server  # docs/_tools: this script's folder
-
-PREFIX = site_server.PREFIX
 
 # the goals: scores (0-100) at least, times (ms) and bytes at most
 GOALS = {
@@ -51,10 +48,6 @@ LIMITS = {
     "total-blocking-time": 150,  # ms
     "total-byte-weight": 400 * 1024,  # bytes transferred (gzip)
 }
-
-
-def serve(site: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
-    return site_server.serve(site, PREFIX, gzip=True)
 
 
 CHROME_FLAGS = ("--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
@@ -143,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     pages = list(dict.fromkeys([*args.pages, *heaviest(args.site, args.heaviest), *everything]))
     if not pages:
         parser.error("no pages: name some or use --heaviest N")
-    server, base = serve(args.site)
+    server, base = site_server.serve(args.site, gzip=True)  # gzip, under the sub-path, as Pages serves it
     hard = not args.timings_advisory  # the timing goals fail the run (and earn a page its retries)
     rows = []
     try:

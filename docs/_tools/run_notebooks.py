@@ -36,7 +36,6 @@ from check_determinism import TIMING_TAG, compare_notebooks
 from clean_notebook import INTERACTIVE_TAG, leftover_myst
 from site_server import serve
 
-PREFIX = "/attention-book/"
 INSTALL_TAG = "install"
 
 
@@ -110,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if not pages:
         print(f"no notebooks in {sources}: build the site first (nox -s docs)", file=sys.stderr)
         return 2
-    server, site_url = serve(args.site, PREFIX)
+    server, site_url = serve(args.site)  # under the sub-path, as Pages serves it
     # the kernels run in an empty folder, as a reader's would: not where a checkout could be imported
     workdir = Path(tempfile.mkdtemp(prefix="attention-notebooks-"))
 
